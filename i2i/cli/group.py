@@ -1,0 +1,34 @@
+"""The root click group: plugin commands on first use, library errors as one line."""
+
+from __future__ import annotations
+
+import click
+
+from i2i.errors import I2IError
+
+
+class I2IGroup(click.Group):
+    """The root group: adds plugin commands on first use and turns library errors into one line."""
+
+    _plugin_commands_added = False
+
+    def _add_plugin_commands(self) -> None:
+        if not self._plugin_commands_added:
+            self._plugin_commands_added = True
+            from i2i.plugins import get_plugins
+
+            get_plugins().add_commands(self)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._add_plugin_commands()
+        return super().list_commands(ctx)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        self._add_plugin_commands()
+        return super().get_command(ctx, name)
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except I2IError as exc:
+            raise click.ClickException(str(exc)) from exc

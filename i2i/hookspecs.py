@@ -1,0 +1,36 @@
+"""The hooks a plugin may implement. Each receives a core-owned callback; options go on the callback."""
+
+import pluggy
+
+hookspec = pluggy.HookspecMarker("i2i")
+hookimpl = pluggy.HookimplMarker("i2i")
+
+
+@hookspec
+def register_generators(register):
+    """Register generators: ``register(name, factory, *, aliases=(), description="", override=False)``."""
+
+
+@hookspec
+def register_discriminators(register):
+    """Register discriminators: ``register(name, factory, *, aliases=(), description="", override=False)``."""
+
+
+@hookspec
+def register_losses(register):
+    """Register objective terms: ``register(name, factory, *, aliases=(), description="", override=False)``."""
+
+
+@hookspec
+def register_tasks(register):
+    """Register tasks: ``register(name, task, *, aliases=(), description="", override=False)``."""
+
+
+@hookspec
+def register_metrics(register):
+    """Register metrics: ``register(name, factory, *, aliases=(), description="", override=False)``."""
+
+
+@hookspec
+def register_commands(cli):
+    """Add commands to the ``i2i`` click group."""

@@ -1,0 +1,77 @@
+"""The Task interface: a declarative, torch-free description of one translation problem."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Literal
+
+Layout = Literal["aligned", "folders", "photos"]
+Direction = Literal["AtoB", "BtoA"]
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """The paper's training recipe for a task; CLI flags override any field."""
+
+    epochs: int = 100
+    epochs_decay: int = 100
+    batch_size: int = 1
+    load_size: int = 286
+    crop_size: int = 256
+    flip: bool = True
+    lr: float = 2e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    lambda_l1: float = 100.0
+
+
+@dataclass(frozen=True)
+class DataSource:
+    """Where a task's data comes from. ``kind``: url (an archive), hub (a Hub dataset) or generated."""
+
+    kind: Literal["url", "hub", "generated"]
+    location: str
+    sha256: str | None = None
+    size: int | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A released generator for this task: a Hub id or an i2i pull id, and its origin."""
+
+    id: str
+    url: str = ""
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Task:
+    """A translation problem: how to get and read its pairs, its channels, recipe and defaults.
+
+    ``layout``: ``aligned`` (A|B side by side in split folders), ``folders`` (``A/`` and ``B/`` with
+    matching names, per split) or ``photos`` (single photos; ``pair_maker`` makes (A, B) from each).
+    ``pair_maker`` and ``synthesize`` are lazy ``"module:attr"`` strings so listing tasks stays light.
+    ``synthesize(root, split, count, size, seed)`` writes a synthetic aligned split (offline tasks).
+    """
+
+    name: str
+    description: str
+    citation: str = ""
+    layout: Layout = "aligned"
+    direction: Direction = "AtoB"
+    in_channels: int = 3
+    out_channels: int = 3
+    recipe: Recipe = field(default_factory=Recipe)
+    generator: str = "unet"
+    discriminator: str = "patch70"
+    loss: str = "l1+cgan"
+    metrics: tuple[str, ...] = ("l1", "psnr", "ssim")
+    sources: tuple[DataSource, ...] = ()
+    checkpoints: tuple[Checkpoint, ...] = ()
+    splits: tuple[str, ...] = ("train", "val", "test")
+    pair_maker: str | None = None
+    synthesize: str | None = None
+
+    def as_dict(self) -> dict:
+        return asdict(self)

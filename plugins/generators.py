@@ -1,0 +1,11 @@
+"""Registers the paper's generators. Targets are lazy strings: registering imports no torch."""
+
+from i2i.hookspecs import hookimpl
+
+
+@hookimpl
+def register_generators(register):
+    register("unet", "i2i_plugins.unet:UNetGenerator",
+             description="The paper's U-Net: encoder-decoder with skips; depth follows the crop size")
+    register("encdec", "i2i_plugins.unet:EncoderDecoderGenerator",
+             description="The paper's encoder-decoder: the U-Net without skip connections")

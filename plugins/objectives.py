@@ -1,0 +1,12 @@
+"""Registers the paper's objective terms. Targets are lazy strings: registering imports no torch."""
+
+from i2i.hookspecs import hookimpl
+
+
+@hookimpl
+def register_losses(register):
+    register("l1", "i2i_plugins.losses:L1Loss", description="L1 distance to the target (weighted by --lambda-l1)")
+    register("gan", "i2i_plugins.losses:GANLoss",
+             description="Unconditional GAN loss: D sees only the output (BCE, non-saturating G)")
+    register("cgan", "i2i_plugins.losses:ConditionalGANLoss",
+             description="Conditional GAN loss: D sees input and output (BCE, non-saturating G)")
