@@ -2,6 +2,8 @@
 
 __version__ = "0.1.0"
 
+from i2i.hookspecs import hookimpl  # noqa: E402  (plugins write `from i2i import hookimpl`)
+
 
 def load(model, **kwargs):
     """Load a model dir, run dir or Hub id as a :class:`i2i.translator.Translator`."""
@@ -10,4 +12,4 @@ def load(model, **kwargs):
     return Translator.load(model, **kwargs)
 
 
-__all__ = ["__version__", "load"]
+__all__ = ["__version__", "hookimpl", "load"]

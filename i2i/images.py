@@ -4,33 +4,60 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import torch
 from torchvision.io import ImageReadMode, decode_image, encode_jpeg, encode_png
 
 from i2i.errors import DataError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
+ARRAY_SUFFIX = ".npy"
+_ARRAY_DTYPES = (np.uint8, np.uint16, np.float32)
 _LUMA = (0.299, 0.587, 0.114)
 
 
 def list_images(folder: Path) -> list[Path]:
-    """Image files directly inside ``folder``, sorted by name."""
-    return sorted(p for p in Path(folder).iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    """Image files (and ``.npy`` arrays) directly inside ``folder``, sorted by name."""
+    suffixes = (*IMAGE_SUFFIXES, ARRAY_SUFFIX)
+    return sorted(p for p in Path(folder).iterdir() if p.is_file() and p.suffix.lower() in suffixes)
 
 
 def read_image(path: Path | str) -> torch.Tensor:
     """Decode a file to a (C, H, W) uint8 or uint16 tensor with its own channel count.
 
+    ``.npy`` files go through :func:`read_array` (which also allows float32).
     Undecodable files raise :class:`DataError` naming the file.
     """
+    if Path(path).suffix.lower() == ARRAY_SUFFIX:
+        return read_array(path)
     try:
         return decode_image(str(path), mode=ImageReadMode.UNCHANGED)
     except (RuntimeError, ValueError, OSError) as exc:
         raise DataError(f"cannot decode image {path}: {str(exc).strip().splitlines()[0]}") from exc
 
 
+def read_array(path: Path | str) -> torch.Tensor:
+    """Load an N-channel ``.npy`` image (H, W, C) or (H, W) as (C, H, W), without unpickling.
+
+    The dtype must be uint8, uint16 or float32 (values in [0, 1]); it is kept as is.
+    """
+    try:
+        array = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        raise DataError(f"cannot decode image {path}: {str(exc).strip().splitlines()[0]}") from exc
+    if array.ndim not in (2, 3) or array.dtype not in _ARRAY_DTYPES:
+        raise DataError(
+            f"cannot decode image {path}: expected an (H, W, C) uint8, uint16 or float32 array, "
+            f"got {array.dtype} {array.shape}"
+        )
+    array = array[..., None] if array.ndim == 2 else array
+    return torch.from_numpy(np.ascontiguousarray(array.transpose(2, 0, 1)))
+
+
 def to_signed_unit(image: torch.Tensor) -> torch.Tensor:
-    """uint8 or uint16 (C, H, W) to float32 in [-1, 1]."""
+    """uint8 or uint16 (C, H, W) to float32 in [-1, 1]; float input is taken as [0, 1] (and clamped)."""
+    if image.is_floating_point():
+        return image.to(torch.float32).clamp(0.0, 1.0).mul_(2.0).sub_(1.0)
     peak = 65535.0 if image.dtype == torch.uint16 else 255.0
     return image.to(torch.float32).div_(peak / 2).sub_(1.0)
 
@@ -47,8 +74,8 @@ def match_channels(image: torch.Tensor, channels: int) -> torch.Tensor:
         return image
     if have in (2, 4) and channels == have - 1:
         return image[:-1]
-    if have == 4 and channels == 1:
-        return match_channels(image[:3], 1)
+    if have in (2, 4) and channels < 5:
+        return match_channels(image[:-1], channels)
     if have == 1 and channels in (3, 4):
         grey = image.expand(3, *image.shape[1:])
         return grey if channels == 3 else torch.cat([grey, _opaque(image)])

@@ -10,3 +10,7 @@ def register_losses(register):
              description="Unconditional GAN loss: D sees only the output (BCE, non-saturating G)")
     register("cgan", "i2i_plugins.losses:ConditionalGANLoss",
              description="Conditional GAN loss: D sees input and output (BCE, non-saturating G)")
+    register("lsgan", "i2i_plugins.losses:LSGANLoss",
+             description="Least-squares conditional GAN loss (not in the paper; Mao et al. 2017)")
+    register("hinge", "i2i_plugins.losses:HingeGANLoss",
+             description="Hinge conditional GAN loss (not in the paper; Lim & Ye 2017)")

@@ -8,7 +8,10 @@ from i2i.errors import I2IError
 
 
 class I2IGroup(click.Group):
-    """The root group: adds plugin commands on first use and turns library errors into one line."""
+    """Adds plugin commands lazily and maps every :class:`I2IError` to one ``Error: ...`` line, exit 1.
+
+    This is the one place where library errors become CLI errors.
+    """
 
     _plugin_commands_added = False
 
@@ -27,8 +30,9 @@ class I2IGroup(click.Group):
         self._add_plugin_commands()
         return super().get_command(ctx, name)
 
-    def invoke(self, ctx: click.Context):
+    def main(self, *args, **kwargs):
         try:
-            return super().invoke(ctx)
+            return super().main(*args, **kwargs)
         except I2IError as exc:
-            raise click.ClickException(str(exc)) from exc
+            click.ClickException(str(exc)).show()
+            raise SystemExit(1) from None

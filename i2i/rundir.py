@@ -1,0 +1,56 @@
+"""The run directory: resolved config, metrics log, sample grids, checkpoints and the exported model."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from i2i.atomic import atomic_write_text
+from i2i.errors import DataError
+
+
+class RunDir:
+    """Paths and small writers for one training run.
+
+    Layout: ``config.json``, ``metrics.jsonl``, ``samples/epoch_NNNN.png``,
+    ``checkpoints/{latest,best,epoch_NNNN}.safetensors``, ``model/`` (exported generator).
+    """
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self.config_path = self.path / "config.json"
+        self.metrics_path = self.path / "metrics.jsonl"
+        self.samples = self.path / "samples"
+        self.checkpoints = self.path / "checkpoints"
+        self.model = self.path / "model"
+
+    @staticmethod
+    def default_path(task: str, root: Path | str = "runs") -> Path:
+        return Path(root) / f"{task}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+    def create(self) -> "RunDir":
+        if self.config_path.exists():
+            raise DataError(f"{self.path} already holds a run; resume it with --resume {self.path} or pick another --out")
+        for folder in (self.samples, self.checkpoints):
+            folder.mkdir(parents=True, exist_ok=True)
+        return self
+
+    def write_config(self, config: dict[str, Any]) -> None:
+        atomic_write_text(self.config_path, json.dumps(config, indent=2) + "\n")
+
+    def read_config(self) -> dict[str, Any]:
+        if not self.config_path.is_file():
+            raise DataError(f"{self.path} is not an i2i run directory (no config.json)")
+        return json.loads(self.config_path.read_text(encoding="utf-8"))
+
+    def log(self, record: dict[str, Any]) -> None:
+        with open(self.metrics_path, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(record) + "\n")
+
+    def checkpoint(self, name: str) -> Path:
+        return self.checkpoints / f"{name}.safetensors"
+
+    def sample(self, epoch: int) -> Path:
+        return self.samples / f"epoch_{epoch:04d}.png"

@@ -1,0 +1,96 @@
+"""The resolved training configuration: the task's recipe overridden by the user's options."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+from i2i.errors import ConfigError
+from i2i.task import Task
+
+
+@dataclass
+class TrainConfig:
+    """Everything that determines a run's maths; saved as the run's config.json."""
+
+    task: str
+    data: str | None = None
+    generator: str = "unet"
+    generator_args: dict[str, Any] = field(default_factory=dict)
+    discriminator: str = "patch70"
+    discriminator_args: dict[str, Any] = field(default_factory=dict)
+    loss: str = "l1+cgan"
+    lambda_l1: float = 100.0
+    in_channels: int = 3
+    out_channels: int = 3
+    direction: str = "AtoB"
+    epochs: int = 100
+    epochs_decay: int = 100
+    batch_size: int = 1
+    load_size: int = 286
+    crop_size: int = 256
+    flip: bool = True
+    lr: float = 2e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    seed: int = 0
+    val_every: int = 1
+    val_metrics: list[str] = field(default_factory=lambda: ["l1", "psnr", "ssim"])
+    best_metric: str = "psnr"
+    save_every: int = 5
+    log_every: int = 50
+    samples: int = 4
+    inference_mode: str = "paper"
+    skip_bad_images: bool = False
+
+    @classmethod
+    def from_task(cls, task: Task, **overrides: Any) -> "TrainConfig":
+        """The task's recipe and defaults, then every override that is not None."""
+        recipe = asdict(task.recipe)
+        base = {
+            "task": task.name,
+            "generator": task.generator,
+            "discriminator": task.discriminator,
+            "loss": task.loss,
+            "in_channels": task.in_channels,
+            "out_channels": task.out_channels,
+            "direction": task.direction,
+            "val_metrics": list(task.metrics),
+            **{k: v for k, v in recipe.items() if k in {f.name for f in fields(cls)}},
+        }
+        base.update({k: v for k, v in overrides.items() if v is not None})
+        config = cls(**base)
+        config.validate()
+        return config
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ConfigError(f"unknown training config keys: {', '.join(sorted(unknown))}")
+        return cls(**data)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def validate(self) -> None:
+        if self.direction not in ("AtoB", "BtoA"):
+            raise ConfigError(f"--direction must be AtoB or BtoA, not {self.direction!r}")
+        if self.crop_size > self.load_size:
+            raise ConfigError(f"--crop-size {self.crop_size} is larger than --load-size {self.load_size}")
+        for name in ("epochs_decay", "save_every", "val_every"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"--{name.replace('_', '-')} must be >= 0")
+        for name in ("batch_size", "crop_size", "log_every", "in_channels", "out_channels"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"--{name.replace('_', '-')} must be >= 1")
+        if self.epochs < 0 or self.epochs + self.epochs_decay < 1:
+            raise ConfigError("train for at least one epoch (--epochs + --epochs-decay >= 1)")
+        if self.best_metric not in self.val_metrics:
+            raise ConfigError(f"--best-metric {self.best_metric!r} is not among the validation metrics "
+                              f"({', '.join(self.val_metrics)})")
+
+    @property
+    def total_epochs(self) -> int:
+        return self.epochs + self.epochs_decay

@@ -1,0 +1,141 @@
+"""The paper's optimisation loop: per batch one D step, then one G step (with D frozen)."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import torch
+from torch import nn
+
+from i2i.components import StepTensors
+from i2i.device import autocast
+from i2i.objective import Objective
+from i2i.schedule import lr_factor
+
+
+def make_adam(module: nn.Module, lr: float, betas: tuple[float, float], device: torch.device) -> torch.optim.Adam:
+    """Adam as in the paper, with the fused kernel where this torch offers it for ``device``."""
+    return torch.optim.Adam(module.parameters(), lr=lr, betas=betas, fused=device.type in ("cpu", "cuda"))
+
+
+@dataclass
+class StepResult:
+    """Losses of one step as tensors; read them (a host sync) only at logging intervals."""
+
+    g_total: torch.Tensor
+    g_parts: dict[str, torch.Tensor]
+    d_loss: torch.Tensor | None
+    fake_b: torch.Tensor = field(repr=False)
+
+    def as_floats(self) -> dict[str, float]:
+        values = {"loss_g": self.g_total, **{f"loss_{k}": v for k, v in self.g_parts.items()}}
+        if self.d_loss is not None:
+            values["loss_d"] = self.d_loss
+        return {k: float(v.detach()) for k, v in values.items()}
+
+
+class PairTrainer:
+    """Holds G, D, their optimisers and the objective; ``step`` runs one training iteration."""
+
+    def __init__(
+        self,
+        generator: nn.Module,
+        discriminator: nn.Module | None,
+        objective: Objective,
+        *,
+        lr: float,
+        betas: tuple[float, float],
+        device: torch.device,
+        precision: str = "fp32",
+        channels_last: bool = True,
+    ) -> None:
+        self.device = device
+        self.precision = precision
+        self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
+        self.generator = generator.to(device, memory_format=self.memory_format)
+        self.discriminator = None if discriminator is None else discriminator.to(device, memory_format=self.memory_format)
+        self.objective = objective
+        self.base_lr = lr
+        self.opt_g = make_adam(self.generator, lr, betas, device)
+        self.opt_d = None if self.discriminator is None else make_adam(self.discriminator, lr, betas, device)
+        self.scaler = torch.amp.GradScaler(device.type) if precision == "fp16" else None
+
+    @property
+    def modules(self) -> dict[str, nn.Module]:
+        found = {"generator": self.generator}
+        if self.discriminator is not None:
+            found["discriminator"] = self.discriminator
+        return found
+
+    @property
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        found = {"opt_g": self.opt_g}
+        if self.opt_d is not None:
+            found["opt_d"] = self.opt_d
+        return found
+
+    def set_epoch_lr(self, epoch: int, epochs: int, epochs_decay: int) -> float:
+        lr = self.base_lr * lr_factor(epoch, epochs, epochs_decay)
+        for optimizer in self.optimizers.values():
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+        return lr
+
+    def _to_device(self, tensor: torch.Tensor) -> torch.Tensor:
+        return tensor.to(self.device, non_blocking=True, memory_format=self.memory_format)
+
+    def _backward_step(self, loss: torch.Tensor, optimizer: torch.optim.Optimizer) -> None:
+        optimizer.zero_grad(set_to_none=True)
+        if self.scaler is None:
+            loss.backward()
+            optimizer.step()
+        else:
+            self.scaler.scale(loss).backward()
+            self.scaler.step(optimizer)
+
+    def step(self, real_a: torch.Tensor, real_b: torch.Tensor) -> StepResult:
+        """One iteration: G forward, D update on (real, G(x) detached), then G update through the updated D."""
+        real_a, real_b = self._to_device(real_a), self._to_device(real_b)
+        with autocast(self.device, self.precision):
+            fake_b = self.generator(real_a)
+        step = StepTensors(real_a, real_b, fake_b, self.discriminator)
+        d_loss = None
+        if self.discriminator is not None:
+            self.discriminator.requires_grad_(True)
+            with autocast(self.device, self.precision):
+                d_loss = self.objective.discriminator_loss(step)
+            self._backward_step(d_loss, self.opt_d)
+            self.discriminator.requires_grad_(False)  # G's step must not accumulate D gradients
+        with autocast(self.device, self.precision):
+            g_total, g_parts = self.objective.generator_loss(step)
+        self._backward_step(g_total, self.opt_g)
+        if self.scaler is not None:
+            self.scaler.update()
+        return StepResult(g_total, g_parts, d_loss, fake_b)
+
+
+class Throughput:
+    """Images per second over a logging interval."""
+
+    def __init__(self) -> None:
+        self.start = time.perf_counter()
+        self.images = 0
+
+    def add(self, count: int) -> None:
+        self.images += count
+
+    def take(self) -> float:
+        now = time.perf_counter()
+        rate = self.images / max(now - self.start, 1e-9)
+        self.start, self.images = now, 0
+        return rate
+
+
+def is_finite(values: dict[str, float]) -> bool:
+    return all(math.isfinite(v) for v in values.values())
+
+
+Callback = Callable[[dict[str, Any]], None]

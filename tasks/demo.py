@@ -1,0 +1,33 @@
+"""Registers the offline ``demo`` task: procedurally generated label maps → textured scenes, no download."""
+
+from i2i.hookspecs import hookimpl
+from i2i.task import DataSource, Recipe, Task
+
+_GENERATOR = "i2i_tasks.demo_data:synthesize"
+
+DEMO = Task(
+    name="demo",
+    description=(
+        "Offline demo: flat-colour label maps of street scenes (sky, ground, building, window, tree) → "
+        "renders with one texture per class (gradient sky, speckled soil, bricks, striped glass, foliage). "
+        "Generated from a seed in seconds (400 train, 50 val, 50 test at 72 px); trains visibly in "
+        "minutes on a CPU."
+    ),
+    citation=(
+        "Synthetic data made by i2i (no external source). Method: Isola, Zhu, Zhou, Efros, "
+        "\"Image-to-Image Translation with Conditional Adversarial Networks\", CVPR 2017, arXiv:1611.07004."
+    ),
+    layout="aligned",
+    direction="AtoB",
+    recipe=Recipe(epochs=10, epochs_decay=10, batch_size=1, load_size=72, crop_size=64, flip=True),
+    generator="unet",
+    discriminator="patch70",
+    loss="l1+cgan",
+    sources=(DataSource("generated", _GENERATOR, note="procedural; see i2i_tasks.demo_data"),),
+    synthesize=_GENERATOR,
+)
+
+
+@hookimpl
+def register_tasks(register):
+    register("demo", DEMO, description="Offline demo: label maps → textured scenes, generated locally (no download)")

@@ -1,0 +1,46 @@
+"""Shared fixtures: subprocess runs of the CLI and fake installed distributions."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def make_distribution(site: Path, name: str, version: str, entry_points: dict[str, str],
+                      modules: dict[str, str] | None = None) -> Path:
+    """Write ``modules`` and a ``.dist-info`` with an ``i2i`` entry-point group into ``site``."""
+    site.mkdir(parents=True, exist_ok=True)
+    for module, source in (modules or {}).items():
+        (site / f"{module}.py").write_text(textwrap.dedent(source))
+    info = site / f"{name.replace('-', '_')}-{version}.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
+    lines = ["[i2i]", *(f"{k} = {v}" for k, v in entry_points.items())]
+    (info / "entry_points.txt").write_text("\n".join(lines) + "\n")
+    return site
+
+
+def run_python(args: list[str], *, paths: list[Path] = (), env: dict[str, str] | None = None,
+               cwd: Path | None = None, timeout: int = 300) -> subprocess.CompletedProcess:
+    """Run ``python ARGS`` with ``paths`` prepended to PYTHONPATH; capture text output."""
+    full_env = {**os.environ, **(env or {})}
+    full_env["PYTHONPATH"] = os.pathsep.join([*map(str, paths), full_env.get("PYTHONPATH", "")]).strip(os.pathsep)
+    return subprocess.run([sys.executable, *args], capture_output=True, text=True, env=full_env,
+                          cwd=cwd, timeout=timeout)
+
+
+def run_i2i(*args: str, **kwargs) -> subprocess.CompletedProcess:
+    """Run the ``i2i`` CLI in a fresh interpreter (real entry-point discovery)."""
+    return run_python(["-m", "i2i", *args], **kwargs)
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Path:
+    return tmp_path / "site"
