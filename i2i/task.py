@@ -52,7 +52,7 @@ class Task:
     ``layout``: ``aligned`` (A|B side by side in split folders), ``folders`` (``A/`` and ``B/`` with
     matching names, per split) or ``photos`` (single photos; ``pair_maker`` makes (A, B) from each).
     ``pair_maker`` and ``synthesize`` are lazy ``"module:attr"`` strings so listing tasks stays light.
-    ``synthesize(root, split, count, size, seed)`` writes a synthetic aligned split (offline tasks).
+    ``synthesize(root, split)`` writes a synthetic aligned split at the task's own sizes (offline tasks).
     """
 
     name: str

@@ -15,8 +15,8 @@ from i2i.components import Metric
 from i2i.errors import DataError
 
 PSNR_CAP_DB = 100.0
-"""PSNR of identical images (MSE 0), so means and JSON logs stay finite. 8-bit images that differ at
-all score below this up to about 10 megapixels."""
+"""The most PSNR reports: identical images (MSE 0) score this rather than infinity, so means and JSON
+logs stay finite. Real errors score far below it (one 8-bit level on every pixel is 48 dB)."""
 
 
 class PerImageMetric(Metric):
