@@ -7,5 +7,9 @@ from i2i.hookspecs import hookimpl
 def register_generators(register):
     register("unet", "i2i_plugins.unet:UNetGenerator",
              description="The paper's U-Net: encoder-decoder with skips; depth follows the crop size")
+    register("unet256", "i2i_plugins.unet:UNet256Generator",
+             description="The U-Net with 8 levels (inputs multiples of 256): the released checkpoints' network")
+    register("unet128", "i2i_plugins.unet:UNet128Generator",
+             description="The U-Net with 7 levels (inputs multiples of 128)")
     register("encdec", "i2i_plugins.unet:EncoderDecoderGenerator",
              description="The paper's encoder-decoder: the U-Net without skip connections")

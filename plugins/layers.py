@@ -46,11 +46,12 @@ def init_paper_weights(net: nn.Module) -> nn.Module:
     return net
 
 
-def meta_facts(build: Callable[[], nn.Module], input_shape: tuple[int, ...] | None = None) -> dict:
-    """Parameter count (and output shape for ``input_shape``) of ``build()``, without allocating memory."""
+def meta_build(build: Callable[[], nn.Module]) -> nn.Module:
+    """``build()`` on the meta device: shapes and parameter counts without memory or init cost."""
     with torch.device("meta"):
-        net = build()
-        facts: dict = {"parameters": sum(p.numel() for p in net.parameters())}
-        if input_shape is not None:
-            facts["output_shape"] = tuple(net(torch.empty(input_shape)).shape)
-    return facts
+        return build()
+
+
+def parameter_count(net: nn.Module) -> int:
+    """Number of learnable parameters."""
+    return sum(p.numel() for p in net.parameters())

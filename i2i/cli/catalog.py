@@ -111,6 +111,8 @@ def info_command(name: str, kind: str | None, as_json: bool) -> None:
     for record in records:
         click.echo(f"{record.pop('kind')} {record.pop('name')}: {record.pop('description')}")
         for key, value in record.items():
+            if value in ([], None, ""):
+                continue
             if isinstance(value, dict):
                 click.echo(f"  {key}:")
                 for sub_key, sub_value in value.items():
