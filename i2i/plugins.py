@@ -160,6 +160,11 @@ def get_plugins() -> PluginSet:
     return _current
 
 
+def plugin_versions() -> dict[str, str]:
+    """``{distribution: version}`` of the loaded plugins (provenance for configs and model cards)."""
+    return {info.source.distribution: info.source.version for info in get_plugins().plugins.values()}
+
+
 def get_registry() -> Registry:
     return get_plugins().registry
 

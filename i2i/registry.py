@@ -14,6 +14,15 @@ KINDS = ("generators", "discriminators", "losses", "tasks", "metrics")
 _SINGULAR = {kind[:-1]: kind for kind in KINDS}
 
 
+def import_target(target: str) -> Any:
+    """Import a lazy ``"module:attr"`` (or ``"module"``) reference."""
+    module_name, _, attr = target.partition(":")
+    obj = importlib.import_module(module_name)
+    for part in attr.split(".") if attr else ():
+        obj = getattr(obj, part)
+    return obj
+
+
 def normalize_kind(kind: str) -> str:
     """Accept ``generator`` or ``generators``; return the plural registry kind."""
     kind = kind.lower()
@@ -55,14 +64,7 @@ class Entry:
     def resolve(self) -> Any:
         """The registered object, importing a lazy ``"module:attr"`` target on first use."""
         if self._resolved is None:
-            if isinstance(self.target, str):
-                module_name, _, attr = self.target.partition(":")
-                obj = importlib.import_module(module_name)
-                for part in attr.split(".") if attr else ():
-                    obj = getattr(obj, part)
-                self._resolved = obj
-            else:
-                self._resolved = self.target
+            self._resolved = import_target(self.target) if isinstance(self.target, str) else self.target
         return self._resolved
 
     def as_dict(self) -> dict:

@@ -59,12 +59,16 @@ class TrainConfig:
             **{k: v for k, v in recipe.items() if k in {f.name for f in fields(cls)}},
         }
         base.update({k: v for k, v in overrides.items() if v is not None})
+        if base["direction"] != task.direction:  # the task's channels are given for its own direction
+            base["in_channels"], base["out_channels"] = task.out_channels, task.in_channels
         config = cls(**base)
         config.validate()
         return config
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":
+        """Rebuild from a run's config.json (its ``provenance`` record is informational)."""
+        data = {k: v for k, v in data.items() if k != "provenance"}
         known = {f.name for f in fields(cls)}
         unknown = set(data) - known
         if unknown:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable
 
 import torch
 from torch import nn
@@ -132,10 +130,3 @@ class Throughput:
         rate = self.images / max(now - self.start, 1e-9)
         self.start, self.images = now, 0
         return rate
-
-
-def is_finite(values: dict[str, float]) -> bool:
-    return all(math.isfinite(v) for v in values.values())
-
-
-Callback = Callable[[dict[str, Any]], None]

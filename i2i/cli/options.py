@@ -1,0 +1,62 @@
+"""Click parameter types shared by commands: registry-backed component names, KEY=VALUE arguments."""
+
+from __future__ import annotations
+
+import json
+
+import click
+from click.shell_completion import CompletionItem
+
+from i2i.errors import I2IError
+
+
+class ComponentName(click.ParamType):
+    """A registered component name of one kind: checked at parse time, completed from the registry."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self.name = kind[:-1]
+
+    def _registry(self):
+        from i2i.plugins import get_registry
+
+        return get_registry()
+
+    def convert(self, value, param, ctx):
+        try:
+            return self._registry().get(self.kind, value).name
+        except I2IError as exc:
+            self.fail(str(exc), param, ctx)
+
+    def shell_complete(self, ctx, param, incomplete):
+        return [CompletionItem(entry.name, help=entry.description)
+                for entry in self._registry().list(self.kind, f"{incomplete}*")]
+
+
+class LossSpec(click.ParamType):
+    """``l1+cgan``: loss names joined by '+', each checked against the registry."""
+
+    name = "loss"
+
+    def convert(self, value, param, ctx):
+        from i2i.objective import parse_loss_spec
+        from i2i.plugins import get_registry
+
+        try:
+            return "+".join(get_registry().get("losses", name).name for name in parse_loss_spec(value))
+        except I2IError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+def parse_key_values(pairs: tuple[str, ...], option: str) -> dict:
+    """``("ngf=32", "norm=instance")`` → ``{"ngf": 32, "norm": "instance"}`` (values parsed as JSON when they can be)."""
+    parsed = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"expected KEY=VALUE, got {pair!r}", param_hint=option)
+        try:
+            parsed[key.replace("-", "_")] = json.loads(raw)
+        except json.JSONDecodeError:
+            parsed[key.replace("-", "_")] = raw
+    return parsed

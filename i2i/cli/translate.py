@@ -1,0 +1,102 @@
+"""`i2i translate MODEL INPUT... -o OUT`: translate image files, folders or globs into ``OUT/<stem>.png``."""
+
+from __future__ import annotations
+
+import glob
+from pathlib import Path
+
+import click
+
+from i2i.errors import DataError
+
+_GLOB_CHARS = frozenset("*?[")
+
+
+def expand_inputs(patterns: tuple[str, ...]) -> list[Path]:
+    """Files as given, a folder's images, and glob matches (expanded here for shells that do not), deduplicated."""
+    from i2i.images import list_images
+
+    found: list[Path] = []
+    for pattern in patterns:
+        path = Path(pattern)
+        if path.is_dir():
+            found += list_images(path)
+        elif path.is_file():
+            found.append(path)
+        elif _GLOB_CHARS & set(pattern):
+            matches = sorted(Path(m) for m in glob.glob(pattern, recursive=True))
+            images = {image for folder in {m.parent for m in matches} for image in list_images(folder)}
+            found += [m for m in matches if m in images]
+        else:
+            raise DataError(f"input not found: {pattern}")
+    unique = list(dict.fromkeys(p.resolve() for p in found))
+    if not unique:
+        raise DataError(f"no input images matched {' '.join(patterns)}")
+    return unique
+
+
+def output_names(inputs: list[Path]) -> list[str]:
+    """``<stem>.png`` per input; a stem seen before gets ``-2``, ``-3``, ... in input order."""
+    taken: set[str] = set()
+    names = []
+    for path in inputs:
+        name, count = path.stem, 1
+        while name.lower() in taken:
+            count += 1
+            name = f"{path.stem}-{count}"
+        taken.add(name.lower())
+        names.append(f"{name}.png")
+    return names
+
+
+def _write(image, path: Path) -> None:
+    from i2i.images import write_image
+
+    try:
+        write_image(image, path)
+    except OSError as exc:
+        raise DataError(f"cannot write {path}: {exc.strerror or exc}") from exc
+
+
+@click.command("translate")
+@click.argument("model")
+@click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
+@click.option("-o", "--out", "out", type=click.Path(file_okay=False), required=True, help="Folder for the outputs.")
+@click.option("--mode", metavar="paper|eval",
+              help="paper (dropout on, test-batch statistics) or eval; default: the model's.")
+@click.option("--tile", type=int, metavar="SIZE",
+              help="Translate overlapping SIZE-pixel tiles (a multiple of the model's size multiple).")
+@click.option("--overlap", type=int, default=32, metavar="PX", show_default=True,
+              help="Pixels that neighbouring tiles share and blend.")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps.")
+@click.option("--precision", default="fp32", show_default=True, help="fp32, bf16 or fp16 (fp16: GPUs only).")
+@click.option("--batch-size", type=int, help="Images per forward pass (tiles, with --tile). [default: 1; 8 tiles]")
+@click.option("--seed", type=int, help="Seed for paper mode's dropout: the same seed gives the same outputs.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary.")
+def translate_command(model, inputs, out, mode, tile, overlap, device, precision, batch_size, seed, quiet) -> None:
+    """Translate images with MODEL (a model dir, or a run dir) into OUT/<stem>.png.
+
+    Each INPUT is an image file, a folder (its images) or a glob such as 'photos/*.jpg'. Any image
+    size works: inputs are padded to what the generator needs and cropped back. Inputs sharing a
+    stem are written as <stem>.png, <stem>-2.png, ... in the order given.
+    """
+    from tqdm import tqdm
+
+    from i2i.translator import Translator
+
+    paths = expand_inputs(inputs)
+    translator = Translator.load(model, device=device, mode=mode, precision=precision, tile=tile, overlap=overlap,
+                                 batch_size=batch_size, seed=seed)
+    per_call = translator.images_per_pass
+    out_dir = Path(out)
+    jobs = list(zip(paths, output_names(paths)))
+    with tqdm(total=len(jobs), unit="img", disable=quiet, dynamic_ncols=True) as progress:
+        for first in range(0, len(jobs), per_call):
+            chunk = jobs[first:first + per_call]
+            results = translator.translate_batch([translator.prepare(path) for path, _ in chunk])
+            for (path, name), result in zip(chunk, results):
+                _write(result, out_dir / name)
+                progress.set_postfix_str(path.name, refresh=False)
+                progress.update()
+    if not quiet:
+        click.echo(f"translated {len(jobs)} image(s) into {out_dir}", err=True)

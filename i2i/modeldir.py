@@ -1,0 +1,220 @@
+"""The model dir: ``model.safetensors`` (generator weights) + ``config.json`` (how to rebuild and use it).
+
+A run dir (``RUN/model/config.json``) is accepted wherever a model dir is. ``config.json``::
+
+    {"format": "i2i-model", "format_version": 1, "task": str | null,
+     "generator": {"name": str, "args": {...}}, "in_channels": int, "out_channels": int,
+     "normalization": "[-1,1]", "direction": "AtoB" | "BtoA",
+     "train_size": {"load_size": int, "crop_size": int}, "inference_mode": "paper" | "eval",
+     "provenance": {"i2i_version": str, "plugins": {dist: version}, "dataset": str | null, "epochs": int | null}}
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from i2i import __version__
+from i2i.atomic import atomic_path, atomic_write_text
+from i2i.errors import ConfigError, DataError, UnknownComponentError
+
+if TYPE_CHECKING:
+    from torch import nn
+
+FORMAT = "i2i-model"
+FORMAT_VERSION = 1
+WEIGHTS = "model.safetensors"
+CONFIG = "config.json"
+
+# Every key of config.json: allowed types, or a nested object's own schema. All keys are required.
+_SCHEMA: dict[str, Any] = {
+    "format": str,
+    "format_version": int,
+    "task": (str, type(None)),
+    "generator": {"name": str, "args": dict},
+    "in_channels": int,
+    "out_channels": int,
+    "normalization": str,
+    "direction": str,
+    "train_size": {"load_size": int, "crop_size": int},
+    "inference_mode": str,
+    "provenance": {"i2i_version": str, "plugins": dict, "dataset": (str, type(None)), "epochs": (int, type(None))},
+}
+_CHOICES = {
+    "normalization": ("[-1,1]",),
+    "direction": ("AtoB", "BtoA"),
+    "inference_mode": ("paper", "eval"),
+}
+
+
+def model_config(
+    generator: str,
+    generator_args: dict[str, Any],
+    *,
+    in_channels: int,
+    out_channels: int,
+    load_size: int,
+    crop_size: int,
+    task: str | None = None,
+    direction: str = "AtoB",
+    inference_mode: str = "paper",
+    dataset: str | None = None,
+    epochs: int | None = None,
+) -> dict[str, Any]:
+    """A complete, validated ``config.json`` for a generator registered as ``generator``."""
+    from i2i.plugins import plugin_versions
+
+    return validate_config({
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "task": task,
+        "generator": {"name": generator, "args": dict(generator_args)},
+        "in_channels": in_channels,
+        "out_channels": out_channels,
+        "normalization": "[-1,1]",
+        "direction": direction,
+        "train_size": {"load_size": load_size, "crop_size": crop_size},
+        "inference_mode": inference_mode,
+        "provenance": {"i2i_version": __version__, "plugins": plugin_versions(), "dataset": dataset, "epochs": epochs},
+    })
+
+
+def _type_names(types: tuple) -> str:
+    return " or ".join("null" if t is type(None) else {dict: "object", str: "string"}.get(t, t.__name__) for t in types)
+
+
+def _check(value: dict, schema: dict[str, Any], where: str, origin: str) -> None:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{origin}: {where or 'the config'} must be an object")
+    for key in value:
+        if key not in schema:
+            raise ConfigError(f"{origin}: unknown key {where + key!r} (known: {', '.join(schema)})")
+    for key, spec in schema.items():
+        name = f"{where}{key}"
+        if key not in value:
+            raise ConfigError(f"{origin}: missing key {name!r}")
+        item = value[key]
+        if isinstance(spec, dict):
+            _check(item, spec, f"{name}.", origin)
+            continue
+        types = spec if isinstance(spec, tuple) else (spec,)
+        if not isinstance(item, types) or (isinstance(item, bool) and bool not in types):
+            raise ConfigError(f"{origin}: key {name!r} must be {_type_names(types)}, got {item!r}")
+
+
+def validate_config(config: Any, origin: str = "model config") -> dict[str, Any]:
+    """Check every key's presence, type and allowed values; return ``config`` unchanged."""
+    if not isinstance(config, dict) or config.get("format") != FORMAT:
+        raise ConfigError(f"{origin} is not an i2i model config (it lacks \"format\": \"{FORMAT}\"); "
+                          f"a run dir holds its model in model/ once training has exported it")
+    if isinstance(config.get("format_version"), int):
+        if config["format_version"] > FORMAT_VERSION:
+            raise ConfigError(
+                f"{origin} has format version {config['format_version']}, newer than this i2i reads "
+                f"({FORMAT_VERSION}); upgrade i2i"
+            )
+    _check(config, _SCHEMA, "", origin)
+    for key, allowed in _CHOICES.items():
+        if config[key] not in allowed:
+            raise ConfigError(f"{origin}: key {key!r} is {config[key]!r}; expected {' or '.join(map(repr, allowed))}")
+    if config["format_version"] < 1:
+        raise ConfigError(f"{origin}: format_version must be at least 1, got {config['format_version']}")
+    return config
+
+
+def resolve_model_dir(path: Path | str) -> Path:
+    """A model dir as given, or a run dir's ``model/``; anything else is a clear error."""
+    path = Path(path)
+    if (path / "model" / CONFIG).is_file() and not (path / WEIGHTS).is_file():
+        return path / "model"
+    if (path / CONFIG).is_file():
+        return path
+    if not path.exists():
+        raise DataError(f"model not found: {path} does not exist")
+    raise DataError(f"{path} is neither an i2i model dir ({CONFIG} + {WEIGHTS}) nor a run dir (model/{CONFIG})")
+
+
+def save_model_dir(path: Path | str, generator_state_dict: dict, config: dict[str, Any]) -> Path:
+    """Write ``model.safetensors`` then ``config.json`` into ``path``, each replaced atomically."""
+    from safetensors.torch import save_file
+
+    path = Path(path)
+    validate_config(config)
+    tensors = {key: value.detach().to("cpu").contiguous() for key, value in generator_state_dict.items()}
+    with atomic_path(path / WEIGHTS) as tmp:
+        save_file(tensors, str(tmp), metadata={"format": "pt"})
+    atomic_write_text(path / CONFIG, json.dumps(config, indent=2) + "\n")
+    return path
+
+
+def load_config(path: Path | str) -> dict[str, Any]:
+    """The validated ``config.json`` of a model dir or run dir."""
+    file = resolve_model_dir(path) / CONFIG
+    try:
+        config = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"cannot read {file}: {exc}") from exc
+    return validate_config(config, origin=str(file))
+
+
+def build_generator(config: dict[str, Any]) -> nn.Module:
+    """Instantiate the registered generator that ``config`` names, with its arguments (random weights)."""
+    from torch import nn
+
+    from i2i.plugins import get_registry
+
+    name, args = config["generator"]["name"], config["generator"]["args"]
+    try:
+        factory = get_registry().get("generators", name).resolve()
+    except UnknownComponentError as exc:
+        raise UnknownComponentError(
+            f"no installed plugin registers generator {name!r}; install the plugin that provides it "
+            f"(`i2i list generators` shows what is installed)"
+        ) from exc
+    try:
+        generator = factory(**args)
+    except TypeError as exc:
+        raise ConfigError(f"generator {name!r} rejects the arguments {args}: {exc}") from exc
+    if not isinstance(generator, nn.Module):
+        raise ConfigError(f"generator {name!r} built a {type(generator).__name__}, not a torch nn.Module")
+    for key in ("in_channels", "out_channels"):
+        built = getattr(generator, key, config[key])
+        if built != config[key]:
+            raise ConfigError(f"generator {name!r} has {key}={built} but the config says {config[key]}")
+    return generator
+
+
+def _describe_keys(keys: list[str]) -> str:
+    shown = ", ".join(keys[:3]) + (f" and {len(keys) - 3} more" if len(keys) > 3 else "")
+    return f"{len(keys)} ({shown})"
+
+
+def load_generator(path: Path | str) -> tuple[nn.Module, dict[str, Any]]:
+    """Rebuild a model dir's (or run dir's) generator and load its weights strictly: ``(module, config)``."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    folder = resolve_model_dir(path)
+    config = load_config(folder)
+    generator = build_generator(config)
+    try:
+        weights = load_file(str(folder / WEIGHTS))
+    except (OSError, SafetensorError) as exc:
+        raise DataError(f"cannot read {folder / WEIGHTS}: {exc}") from exc
+    expected = generator.state_dict()
+    missing = [key for key in expected if key not in weights]
+    unexpected = [key for key in weights if key not in expected]
+    mismatched = [key for key in expected if key in weights and weights[key].shape != expected[key].shape]
+    problems = [
+        f"{label} keys: {_describe_keys(keys)}"
+        for label, keys in (("missing", missing), ("unexpected", unexpected), ("wrong-shape", mismatched))
+        if keys
+    ]
+    if problems:
+        raise DataError(
+            f"{folder / WEIGHTS} does not fit generator {config['generator']['name']!r} "
+            f"{config['generator']['args']}: {'; '.join(problems)}"
+        )
+    generator.load_state_dict(weights, strict=True)
+    return generator, config

@@ -1,0 +1,223 @@
+"""Datasets of (A, B) pairs read from a data root in one of the task layouts.
+
+Layouts (``root/<split>/`` is the split folder):
+
+- ``aligned``: one file per pair, A the left half and B the right half (split at ``width // 2``), as in
+  the public pix2pix archives.
+- ``folders``: ``<split>/A/`` and ``<split>/B/`` holding files with the same stems (suffixes may differ).
+- ``photos``: single photos in ``<split>/``; a task's ``pair_maker(photo, generator) -> (A, B)`` makes
+  each pair from the jittered photo (uint8 RGB (3, H, W)), returning float tensors in [-1, 1]. With no
+  split folders and photos directly in ``root/``, the split is made from each file name's hash:
+  ~90% train, ~5% val, ~5% test, stable when files are added or removed.
+
+Files are any image torchvision decodes (8- or 16-bit, 1–4 channels) or ``.npy`` arrays (H, W, C) of
+uint8, uint16 or float32 in [0, 1] for N-channel data (loaded without unpickling).
+"""
+
+from __future__ import annotations
+
+import logging
+import pkgutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import get_args
+
+import torch
+from torch.utils.data import Dataset
+from torchvision.transforms.v2 import functional as F
+
+from i2i.augment import PairJitter
+from i2i.errors import ConfigError, DataError
+from i2i.images import list_images, match_channels, read_image, to_signed_unit
+from i2i.sampling import ItemKey, derive_seed, item_generator
+from i2i.task import Direction, Layout, Task
+
+log = logging.getLogger(__name__)
+
+PairMaker = Callable[[torch.Tensor, torch.Generator], tuple[torch.Tensor, torch.Tensor]]
+PHOTO_SPLIT = {"train": (0.0, 0.90), "val": (0.90, 0.95), "test": (0.95, 1.0)}
+_EXPECTED = {
+    "aligned": "images with A on the left half and B on the right",
+    "folders": "A/ and B/ folders of images with matching names",
+    "photos": "photos",
+}
+
+
+def find_items(root: Path | str, split: str, layout: Layout) -> list[tuple[Path, ...]]:
+    """The files of each pair of ``split``, sorted by name: ``(path,)`` or, for folders, ``(a, b)``."""
+    if layout not in get_args(Layout):
+        raise ConfigError(f"unknown data layout {layout!r}: use one of {', '.join(get_args(Layout))}")
+    root = Path(root)
+    folder = root / split
+    if layout == "photos" and not folder.is_dir() and root.is_dir() and list_images(root):
+        return [(path,) for path in _hash_split(list_images(root), split, root)]
+    if not folder.is_dir():
+        raise DataError(f"missing split folder {folder}: expected {_EXPECTED[layout]} there")
+    if layout == "folders":
+        return _match_folders(folder)
+    return [(path,) for path in _nonempty(folder, layout)]
+
+
+def _nonempty(folder: Path, layout: Layout) -> list[Path]:
+    if not folder.is_dir():
+        raise DataError(f"missing folder {folder}: expected {_EXPECTED[layout]}")
+    paths = list_images(folder)
+    if not paths:
+        raise DataError(f"no images in {folder}: expected {_EXPECTED[layout]}")
+    return paths
+
+
+def _by_stem(folder: Path) -> dict[str, Path]:
+    paths = _nonempty(folder, "folders")
+    stems = {path.stem: path for path in paths}
+    if len(stems) != len(paths):
+        clash = sorted({p.name for p in paths if stems[p.stem] != p})[:3]
+        raise DataError(f"two files share a name in {folder} (e.g. {', '.join(clash)}): keep one per stem")
+    return stems
+
+
+def _match_folders(folder: Path) -> list[tuple[Path, Path]]:
+    a, b = _by_stem(folder / "A"), _by_stem(folder / "B")
+    only_a, only_b = sorted(a.keys() - b.keys()), sorted(b.keys() - a.keys())
+    if only_a or only_b:
+        unmatched = [f"{len(names)} only in {side}/ ({', '.join(names[:3])}{', ...' if len(names) > 3 else ''})"
+                     for side, names in (("A", only_a), ("B", only_b)) if names]
+        raise DataError(f"unmatched files in {folder}: {'; '.join(unmatched)}")
+    return [(a[stem], b[stem]) for stem in sorted(a)]
+
+
+def _hash_split(paths: list[Path], split: str, root: Path) -> list[Path]:
+    if split not in PHOTO_SPLIT:
+        raise DataError(f"missing split folder {root / split}: photos directly in {root} split only into "
+                        f"{', '.join(PHOTO_SPLIT)}")
+    low, high = PHOTO_SPLIT[split]
+    chosen = [p for p in paths if low <= derive_seed("split", p.name) / 2**63 < high]
+    if not chosen:
+        raise DataError(f"no photos fall in split {split!r} of {root} ({len(paths)} photos): add photos "
+                        f"or make {root / split}/")
+    return chosen
+
+
+def resolve_pair_maker(pair_maker: PairMaker | str | None) -> PairMaker:
+    """A pair maker from a callable or a lazy ``"module:attr"`` string."""
+    if pair_maker is None:
+        raise ConfigError("the photos layout needs a pair_maker(photo, generator) -> (A, B)")
+    if not isinstance(pair_maker, str):
+        return pair_maker
+    try:
+        return pkgutil.resolve_name(pair_maker)
+    except (ImportError, AttributeError, ValueError) as exc:
+        raise ConfigError(f"cannot load pair maker {pair_maker!r}: {exc}") from exc
+
+
+class _DecodeCache:
+    """Decoded (and resized) images per item, kept until ``budget`` bytes are used."""
+
+    def __init__(self, budget: int) -> None:
+        self._items: dict[int, tuple[torch.Tensor, ...]] = {}
+        self._left = budget
+
+    def get(self, index: int, make: Callable[[], tuple[torch.Tensor, ...]]) -> tuple[torch.Tensor, ...]:
+        images = self._items.get(index)
+        if images is None:
+            images = make()
+            size = sum(image.nbytes for image in images)
+            if size <= self._left:
+                self._items[index], self._left = images, self._left - size
+        return images
+
+
+class PairDataset(Dataset):
+    """(A, B) pairs of one split as ``{"a": input, "b": target, "path": str}``.
+
+    ``a`` is the generator input after ``direction`` (``BtoA`` swaps A and B), with ``in_channels``;
+    ``b`` the target, with ``out_channels``; both float32 (C, H, W) in [-1, 1]. ``train`` (default: the
+    split is "train") selects random jitter or the plain evaluation resize (see :mod:`i2i.augment`).
+    Randomness comes from ``(seed, epoch, index)`` only: index with ``(epoch, index)`` keys (what
+    :mod:`i2i.sampling` yields) or with an int after :meth:`set_epoch`; in evaluation epoch is ignored.
+
+    Decoded, resized images stay in memory up to ``cache_bytes`` per process (each worker has its own).
+    With ``skip_bad_images`` an undecodable file is reported once per process (a warning naming it) and
+    replaced by the next decodable item in index order; otherwise access raises :class:`DataError`.
+    """
+
+    def __init__(
+        self, root: Path | str, split: str = "train", *, layout: Layout = "aligned", direction: Direction = "AtoB",
+        in_channels: int = 3, out_channels: int = 3, load_size: int = 286, crop_size: int = 256,
+        flip: bool = True, train: bool | None = None, pair_maker: PairMaker | str | None = None, seed: int = 0,
+        cache_bytes: int = 2 << 30, skip_bad_images: bool = False,
+    ) -> None:
+        if direction not in get_args(Direction):
+            raise ConfigError(f"unknown direction {direction!r}: use AtoB or BtoA")
+        self.items = find_items(root, split, layout)
+        self.layout, self.swap = layout, direction == "BtoA"
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.jitter = PairJitter(load_size, crop_size, flip, split == "train" if train is None else train)
+        self.pair_maker = resolve_pair_maker(pair_maker) if layout == "photos" else None
+        self.seed, self.epoch, self.skip_bad_images = seed, 0, skip_bad_images
+        self._cache = _DecodeCache(cache_bytes)
+        self._bad: set[int] = set()
+
+    @classmethod
+    def for_task(cls, task: Task, root: Path | str, split: str = "train", **options) -> PairDataset:
+        """A dataset with ``task``'s layout, direction, channels, sizes, flip and pair maker; ``options`` override."""
+        recipe = task.recipe
+        defaults = dict(
+            layout=task.layout, direction=task.direction, in_channels=task.in_channels,
+            out_channels=task.out_channels, load_size=recipe.load_size, crop_size=recipe.crop_size,
+            flip=recipe.flip, pair_maker=task.pair_maker,
+        )
+        return cls(root, split, **{**defaults, **options})
+
+    def set_epoch(self, epoch: int) -> None:
+        """The epoch that integer indexing uses for its randomness."""
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, key: int | ItemKey) -> dict:
+        epoch, index = key if isinstance(key, tuple) else (self.epoch, key)
+        epoch = epoch if self.jitter.train else 0
+        used, images = self._load(index)
+        params = self.jitter.sample(item_generator(self.seed, epoch, index, "jitter"))
+        images = tuple(self.jitter.apply(image, params) for image in images)
+        if self.pair_maker is not None:
+            a, b = self.pair_maker(images[0], item_generator(self.seed, epoch, index, "pair"))
+        else:
+            a, b = (to_signed_unit(image) for image in images)
+        if self.swap:
+            a, b = b, a
+        path = str(self.items[used][0])
+        try:
+            a, b = match_channels(a, self.in_channels), match_channels(b, self.out_channels)
+        except DataError as exc:
+            raise DataError(f"{exc} (reading {path})") from None
+        return {"a": a, "b": b, "path": path}
+
+    def _load(self, index: int) -> tuple[int, tuple[torch.Tensor, ...]]:
+        """The item to use for ``index`` and its resized images (the next good one when skipping)."""
+        if not self.skip_bad_images:
+            return index, self._cache.get(index, lambda: self._decode(index))
+        for offset in range(len(self)):
+            used = (index + offset) % len(self)
+            if used in self._bad:
+                continue
+            try:
+                return used, self._cache.get(used, lambda: self._decode(used))
+            except DataError as exc:
+                self._bad.add(used)
+                log.warning("skipping bad image: %s", exc)
+        raise DataError(f"no decodable images among the {len(self)} files of {self.items[0][0].parent}")
+
+    def _decode(self, index: int) -> tuple[torch.Tensor, ...]:
+        paths = self.items[index]
+        if self.layout == "folders":
+            images = tuple(read_image(path) for path in paths)
+        elif self.layout == "aligned":
+            image = read_image(paths[0])
+            half = image.shape[-1] // 2
+            images = (image[..., :half], image[..., half:])
+        else:
+            images = (match_channels(F.to_dtype(read_image(paths[0]), torch.uint8, scale=True), 3),)
+        return tuple(self.jitter.resize(image) for image in images)

@@ -1,0 +1,175 @@
+"""A training run end to end: build from the config, loop over epochs, log, validate, checkpoint, export."""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+from tqdm.auto import tqdm
+
+from i2i import __version__
+from i2i.checkpoint import load_checkpoint, save_checkpoint
+from i2i.errors import ConfigError, DataError, I2IError
+from i2i.objective import Objective
+from i2i.pairs import PairDataset
+from i2i.plugins import get_plugins, plugin_versions
+from i2i.rundir import RunDir
+from i2i.sampling import build_loader
+from i2i.task_data import task_data_root
+from i2i.train_config import TrainConfig
+from i2i.trainer import PairTrainer, Throughput
+from i2i.validation import Validator
+
+CHECKPOINT_MINUTES = 10.0
+
+
+def build_networks(config: TrainConfig, objective: Objective, registry) -> tuple[torch.nn.Module, torch.nn.Module | None]:
+    """G and (for adversarial objectives) D from the registry; fills G's crop-derived defaults into the config."""
+    gen_cls = registry.resolve("generators", config.generator)
+    defaults = {}
+    if hasattr(gen_cls, "default_args"):
+        try:
+            defaults = gen_cls.default_args(config.crop_size)
+        except ConfigError:
+            if not config.generator_args:  # the user's own arguments may make the crop valid
+                raise
+    config.generator_args = {**defaults, **config.generator_args}
+    generator = gen_cls(in_channels=config.in_channels, out_channels=config.out_channels, **config.generator_args)
+    adversarial = objective.adversarial
+    if adversarial is None:
+        return generator, None
+    disc_cls = registry.resolve("discriminators", config.discriminator)
+    discriminator = disc_cls(in_channels=config.in_channels, out_channels=config.out_channels,
+                             conditional=adversarial.conditional, **config.discriminator_args)
+    return generator, discriminator
+
+
+class TrainingRun:
+    """One run directory's training: ``start`` a new one or ``resume`` an interrupted one, then ``fit``."""
+
+    def __init__(self, config: TrainConfig, run: RunDir, *, device: torch.device, precision: str = "fp32",
+                 quiet: bool = False, num_workers: int = 0, channels_last: bool = True) -> None:
+        registry = get_plugins().registry
+        self.config, self.run, self.quiet = config, run, quiet
+        self.task = registry.resolve("tasks", config.task)
+        torch.manual_seed(config.seed)
+        objective = Objective.build(config.loss, registry, config.lambda_l1)
+        generator, discriminator = build_networks(config, objective, registry)
+        self.trainer = PairTrainer(generator, discriminator, objective, lr=config.lr,
+                                   betas=(config.beta1, config.beta2), device=device, precision=precision,
+                                   channels_last=channels_last)
+        root = task_data_root(self.task, config.data)
+        self.train_set = self._dataset(root, "train", train=True)
+        self.val_set = self._dataset(root, "val", train=False) if (root / "val").is_dir() else None
+        self.loader = build_loader(self.train_set, config.batch_size, shuffle=True, seed=config.seed,
+                                   num_workers=num_workers)
+        self.validator = Validator(config, registry, device, precision)
+        self.epoch, self.batch_in_epoch, self.global_step = 0, 0, 0
+        self.best: float | None = None
+
+    def _dataset(self, root: Path, split: str, train: bool) -> PairDataset:
+        c = self.config
+        return PairDataset(root, split, layout=self.task.layout, direction=c.direction,
+                           in_channels=c.in_channels, out_channels=c.out_channels, load_size=c.load_size,
+                           crop_size=c.crop_size, flip=c.flip, train=train, seed=c.seed,
+                           pair_maker=self.task.pair_maker, skip_bad_images=c.skip_bad_images)
+
+    def write_config(self) -> None:
+        """The resolved config, with the i2i and plugin versions that ran it."""
+        provenance = {"i2i_version": __version__, "plugins": plugin_versions()}
+        self.run.write_config({**self.config.as_dict(), "provenance": provenance})
+
+    # --- state ------------------------------------------------------------------------------------
+
+    def _meta(self) -> dict[str, Any]:
+        return {"epoch": self.epoch, "batch_in_epoch": self.batch_in_epoch, "global_step": self.global_step,
+                "best": self.best, "i2i_version": __version__}
+
+    def save(self, name: str) -> Path:
+        return save_checkpoint(self.run.checkpoint(name), self.trainer.modules, self.trainer.optimizers,
+                               self._meta(), self.trainer.scaler)
+
+    def load(self, name: str = "latest") -> None:
+        meta = load_checkpoint(self.run.checkpoint(name), self.trainer.modules, self.trainer.optimizers,
+                               self.trainer.scaler)
+        self.epoch, self.batch_in_epoch = meta["epoch"], meta["batch_in_epoch"]
+        self.global_step, self.best = meta["global_step"], meta["best"]
+
+    def export_model(self) -> Path:
+        """Write the generator as a model dir (``RUN/model``) that the translator loads without flags."""
+        from i2i.modeldir import model_config, save_model_dir
+
+        c = self.config
+        state = {k: v.detach().cpu() for k, v in self.trainer.generator.state_dict().items()}
+        return save_model_dir(self.run.model, state, model_config(
+            c.generator, c.generator_args, in_channels=c.in_channels, out_channels=c.out_channels,
+            load_size=c.load_size, crop_size=c.crop_size, task=c.task, direction=c.direction,
+            inference_mode=c.inference_mode, dataset=c.data or c.task, epochs=self.epoch))
+
+    # --- loop -------------------------------------------------------------------------------------
+
+    def fit(self) -> Path:
+        """Train until the schedule ends; Ctrl-C saves a resumable checkpoint first."""
+        c = self.config
+        try:
+            while self.epoch < c.total_epochs:
+                self._train_epoch()
+                self._end_epoch()
+        except KeyboardInterrupt:
+            self.save("latest")
+            raise I2IError(f"interrupted at epoch {self.epoch + 1}, batch {self.batch_in_epoch}; "
+                           f"checkpoint saved: resume with `i2i train --resume {self.run.path}`") from None
+        return self.export_model()
+
+    def _train_epoch(self) -> None:
+        c, trainer = self.config, self.trainer
+        lr = trainer.set_epoch_lr(self.epoch, c.epochs, c.epochs_decay)
+        loader = self.loader
+        loader.set_epoch(self.epoch, start_batch=self.batch_in_epoch)
+        if len(loader) + self.batch_in_epoch == 0:
+            raise DataError(f"the train split has fewer images than --batch-size {c.batch_size}")
+        bar = tqdm(total=len(loader) + self.batch_in_epoch, initial=self.batch_in_epoch, disable=self.quiet,
+                   desc=f"epoch {self.epoch + 1}/{c.total_epochs}", unit="it", dynamic_ncols=True, leave=False)
+        throughput, last_save = Throughput(), time.monotonic()
+        with bar:
+            for batch in loader:
+                result = trainer.step(batch["a"], batch["b"])
+                self.batch_in_epoch += 1
+                self.global_step += 1
+                throughput.add(batch["a"].shape[0])
+                bar.update(1)
+                if self.global_step % c.log_every == 0:
+                    losses = result.as_floats()
+                    if not all(math.isfinite(v) for v in losses.values()):
+                        raise I2IError(f"loss became non-finite at step {self.global_step}: {losses}; "
+                                       f"try --precision fp32 or a lower --lr")
+                    self.run.log({"epoch": self.epoch + 1, "step": self.global_step, "lr": lr,
+                                  "img_per_s": round(throughput.take(), 3), **losses})
+                    bar.set_postfix({k.removeprefix("loss_"): f"{v:.3f}" for k, v in losses.items()})
+                if time.monotonic() - last_save > CHECKPOINT_MINUTES * 60:
+                    self.save("latest")
+                    last_save = time.monotonic()
+
+    def _end_epoch(self) -> None:
+        c = self.config
+        self.epoch, self.batch_in_epoch = self.epoch + 1, 0
+        record: dict[str, Any] = {"epoch": self.epoch, "step": self.global_step}
+        source = self.val_set if self.val_set is not None else self.train_set
+        self.validator.write_samples(self.trainer.generator, source, self.run.sample(self.epoch))
+        if self.val_set is not None and c.val_every and self.epoch % c.val_every == 0:
+            scores = self.validator.evaluate(self.trainer.generator, self.val_set)
+            record["val"] = scores
+            if self.validator.improved(scores, self.best):
+                self.best = scores[c.best_metric]
+                self.save("best")
+        self.run.log(record)
+        self.save("latest")
+        if c.save_every and self.epoch % c.save_every == 0:
+            self.save(f"epoch_{self.epoch:04d}")
+        self.export_model()
+        if self.quiet:
+            print(f"epoch {self.epoch}/{c.total_epochs} done" +
+                  "".join(f", {k} {v:.4g}" for k, v in record.get("val", {}).items()), flush=True)

@@ -1,0 +1,152 @@
+"""Translate images of any size with a trained generator: paper or eval mode, optional tiles."""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from typing import Any, Iterator, Sequence, Union
+
+import numpy as np
+import torch
+from PIL import Image
+from torch import nn
+
+from i2i.components import set_inference_mode
+from i2i.device import autocast, check_precision, resolve_device
+from i2i.errors import ConfigError, DataError
+from i2i.images import match_channels, read_image, to_signed_unit, to_uint8
+from i2i.modeldir import load_generator
+from i2i.tiling import check_tiling, pad_to_multiple, translate_tiled
+
+ImageLike = Union[str, Path, Image.Image, torch.Tensor]
+DEFAULT_TILE_BATCH = 8
+_PIL_MODES = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}
+
+
+def pil_to_tensor(image: Image.Image) -> torch.Tensor:
+    """A PIL image as a (C, H, W) uint8 (or uint16 for 16-bit grey) tensor; palettes become RGB(A)."""
+    if image.mode not in ("L", "LA", "RGB", "RGBA", "I;16"):
+        image = image.convert("RGBA" if image.has_transparency_data else "RGB")
+    array = np.asarray(image)
+    array = array[..., None] if array.ndim == 2 else array
+    return torch.from_numpy(np.ascontiguousarray(array.transpose(2, 0, 1)))
+
+
+def tensor_to_pil(image: torch.Tensor) -> Image.Image:
+    """A (C, H, W) float image in [-1, 1] with 1 to 4 channels as a PIL image."""
+    channels = image.shape[0]
+    if channels not in _PIL_MODES:
+        raise DataError(f"cannot make a PIL image from {channels} channels; translate a float tensor instead")
+    array = to_uint8(image).permute(1, 2, 0).numpy()
+    return Image.fromarray(array[..., 0] if channels == 1 else array, mode=_PIL_MODES[channels])
+
+
+class Translator:
+    """A generator ready for inference on ``device``.
+
+    ``mode``: ``paper`` (dropout on, batch-norm over the batch being translated, as the paper tests) or
+    ``eval`` (running statistics, no dropout); ``None`` takes the model's ``inference_mode``. In paper
+    mode the images (or tiles) of one forward pass share batch statistics, so ``batch_size`` 1 matches
+    the paper. ``tile``: translate overlapping ``tile``-pixel tiles blended over ``overlap`` pixels
+    (exact for eval-mode networks whose receptive field fits the overlap). ``batch_size``: images per
+    forward pass (default 1), or tiles per pass when tiling (default 8). ``seed``: paper mode's dropout
+    starts from this seed on every call, so an image's output does not depend on what ran before.
+    """
+
+    def __init__(self, generator: nn.Module, config: dict[str, Any], *, device: str = "auto", mode: str | None = None,
+                 precision: str = "fp32", tile: int | None = None, overlap: int = 32, batch_size: int | None = None,
+                 seed: int | None = None) -> None:
+        self.config = config
+        self.device = resolve_device(device)
+        self.precision = check_precision(precision, self.device)
+        self.mode = mode or config["inference_mode"]
+        self.in_channels, self.out_channels = config["in_channels"], config["out_channels"]
+        self.size_multiple = getattr(generator, "size_multiple", 1)
+        if tile is not None:
+            check_tiling(tile, overlap, self.size_multiple)
+        if batch_size is not None and batch_size < 1:
+            raise ConfigError(f"batch size must be at least 1, got {batch_size}")
+        self.tile, self.overlap, self.seed = tile, overlap, seed
+        self.batch_size = batch_size or (DEFAULT_TILE_BATCH if tile else 1)
+        # channels_last lets oneDNN / cuDNN pick their fast NHWC convolution kernels.
+        self.memory_format = torch.channels_last if self.device.type in ("cpu", "cuda") else torch.contiguous_format
+        self.generator = set_inference_mode(generator.to(self.device, memory_format=self.memory_format), self.mode)
+
+    @classmethod
+    def load(cls, model: str | Path, device: str = "auto", mode: str | None = None, precision: str = "fp32",
+             tile: int | None = None, overlap: int = 32, batch_size: int | None = None,
+             seed: int | None = None) -> "Translator":
+        """A translator for a model dir or run dir (see :mod:`i2i.modeldir`)."""
+        generator, config = load_generator(model)
+        return cls(generator, config, device=device, mode=mode, precision=precision, tile=tile, overlap=overlap,
+                   batch_size=batch_size, seed=seed)
+
+    def prepare(self, image: ImageLike) -> torch.Tensor:
+        """The model's input for ``image``: (in_channels, H, W) float32 in [-1, 1].
+
+        Paths and PIL images are decoded; integer tensors are scaled from their full range; float
+        tensors are taken as already in [-1, 1].
+        """
+        if isinstance(image, (str, Path)):
+            image = read_image(image)
+        elif isinstance(image, Image.Image):
+            image = pil_to_tensor(image)
+        elif not isinstance(image, torch.Tensor):
+            raise DataError(f"cannot translate a {type(image).__name__}; pass a path, a PIL image or a tensor")
+        if image.dim() != 3:
+            raise DataError(f"expected a (C, H, W) image, got shape {tuple(image.shape)}")
+        if image.is_floating_point():
+            return match_channels(image.float(), self.in_channels)
+        return to_signed_unit(match_channels(image, self.in_channels))
+
+    @property
+    def images_per_pass(self) -> int:
+        """Images per forward pass: ``batch_size``, or 1 when tiling (its tiles are batched instead)."""
+        return 1 if self.tile else self.batch_size
+
+    def translate(self, image: ImageLike) -> Image.Image | torch.Tensor:
+        """Translate one image; a float tensor gives a (C, H, W) float tensor in [-1, 1], anything else a PIL image."""
+        return self.translate_batch([image])[0]
+
+    def translate_batch(self, images: Sequence[ImageLike]) -> list[Image.Image | torch.Tensor]:
+        """Translate several images, ``batch_size`` same-size images per forward pass; outputs keep the order."""
+        inputs = [self.prepare(image) for image in images]
+        outputs: list[torch.Tensor | None] = [None] * len(inputs)
+        by_size: dict[tuple[int, int], list[int]] = {}
+        for index, tensor in enumerate(inputs):
+            by_size.setdefault(tuple(tensor.shape[-2:]), []).append(index)
+        step = self.images_per_pass
+        with self._rng(), torch.no_grad():
+            for indices in by_size.values():
+                for first in range(0, len(indices), step):
+                    chunk = indices[first:first + step]
+                    result = self._translate(torch.stack([inputs[i] for i in chunk]).to(self.device))
+                    for i, out in zip(chunk, result.cpu()):
+                        outputs[i] = out
+        return [out.to(image.device) if isinstance(image, torch.Tensor) and image.is_floating_point()
+                else tensor_to_pil(out) for image, out in zip(images, outputs)]
+
+    @contextlib.contextmanager
+    def _rng(self) -> Iterator[None]:
+        """Seeded dropout for this call, without disturbing the caller's random state."""
+        if self.seed is None:
+            yield
+            return
+        devices = [] if self.device.type == "cpu" else [self.device]
+        with torch.random.fork_rng(devices=devices, device_type=self.device.type):
+            torch.manual_seed(self.seed)
+            yield
+
+    def _translate(self, batch: torch.Tensor) -> torch.Tensor:
+        """(N, C, H, W) on the device to float32 outputs of the same size (padded, maybe tiled, cropped)."""
+        h, w = batch.shape[-2:]
+        padded, (top, left) = pad_to_multiple(batch, self.size_multiple)
+        if self.tile:
+            out = translate_tiled(self._forward, padded, self.tile, self.overlap, self.size_multiple, self.batch_size)
+        else:
+            out = self._forward(padded).float()
+        return out[..., top:top + h, left:left + w].contiguous()
+
+    def _forward(self, x: torch.Tensor) -> torch.Tensor:
+        with autocast(self.device, self.precision):
+            return self.generator(x.contiguous(memory_format=self.memory_format))

@@ -1,0 +1,73 @@
+"""Validation during training: registered metrics on the val split, and per-epoch sample grids."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torchvision.utils import make_grid
+
+from i2i.components import restore_training_mode, set_inference_mode
+from i2i.device import autocast
+from i2i.images import match_channels, write_image
+from i2i.train_config import TrainConfig
+
+_VAL_SEED = 1234
+
+
+class Validator:
+    """Runs G in the configured inference mode without disturbing the training RNG stream."""
+
+    def __init__(self, config: TrainConfig, registry, device: torch.device, precision: str) -> None:
+        self.config, self.device, self.precision = config, device, precision
+        self.metrics = {name: registry.get("metrics", name) for name in config.val_metrics}
+
+    def _translate(self, generator: torch.nn.Module, a: torch.Tensor) -> torch.Tensor:
+        with autocast(self.device, self.precision):
+            return generator(a.to(self.device)).float()
+
+    @torch.no_grad()
+    def evaluate(self, generator: torch.nn.Module, dataset) -> dict[str, float]:
+        metrics = {name: entry.resolve()() for name, entry in self.metrics.items()}
+        set_inference_mode(generator, self.config.inference_mode)
+        try:
+            with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
+                torch.manual_seed(_VAL_SEED)
+                for index in range(len(dataset)):
+                    item = dataset[index]
+                    output = self._translate(generator, item["a"][None])
+                    for metric in metrics.values():
+                        metric.update(output.cpu(), item["b"][None])
+        finally:
+            restore_training_mode(generator)
+        return {name: float(metric.compute()) for name, metric in metrics.items()}
+
+    def improved(self, scores: dict[str, float], best: float | None) -> bool:
+        score = scores.get(self.config.best_metric)
+        if score is None:
+            return False
+        if best is None:
+            return True
+        higher = self.metrics[self.config.best_metric].resolve().higher_is_better
+        return score > best if higher else score < best
+
+    @torch.no_grad()
+    def write_samples(self, generator: torch.nn.Module, dataset, path: Path) -> Path:
+        """A grid with one row per sample: input | output | target (first 3 channels, grey as RGB)."""
+        set_inference_mode(generator, self.config.inference_mode)
+        tiles = []
+        try:
+            with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
+                torch.manual_seed(_VAL_SEED)
+                for index in range(min(self.config.samples, len(dataset))):
+                    item = dataset[index]
+                    output = self._translate(generator, item["a"][None])[0].cpu()
+                    tiles += [_displayable(item["a"]), _displayable(output), _displayable(item["b"])]
+        finally:
+            restore_training_mode(generator)
+        grid = make_grid(torch.stack(tiles), nrow=3, padding=2, pad_value=1.0)
+        return write_image(grid, path)
+
+
+def _displayable(image: torch.Tensor) -> torch.Tensor:
+    return image[:3] if image.shape[0] >= 3 else match_channels(image[:1], 3)
