@@ -62,12 +62,12 @@ class Validator:
                 for index in range(min(self.config.samples, len(dataset))):
                     item = dataset[index]
                     output = self._translate(generator, item["a"][None])[0].cpu()
-                    tiles += [_displayable(item["a"]), _displayable(output), _displayable(item["b"])]
+                    tiles += [displayable(item["a"]), displayable(output), displayable(item["b"])]
         finally:
             restore_training_mode(generator)
         grid = make_grid(torch.stack(tiles), nrow=3, padding=2, pad_value=1.0)
         return write_image(grid, path)
 
 
-def _displayable(image: torch.Tensor) -> torch.Tensor:
+def displayable(image: torch.Tensor) -> torch.Tensor:
     return image[:3] if image.shape[0] >= 3 else match_channels(image[:1], 3)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from i2i import __version__
-from i2i.cli import catalog, train, translate
+from i2i.cli import catalog, test, train, translate
 from i2i.cli.group import I2IGroup
 
 
@@ -23,6 +23,6 @@ def main() -> None:
     cli(prog_name="i2i")
 
 
-for command in (catalog.plugins_command, catalog.list_command, catalog.info_command, train.train_command,
+for command in (catalog.plugins_command, catalog.list_command, catalog.info_command, train.train_command, test.test_command,
                 translate.translate_command):
     cli.add_command(command)
