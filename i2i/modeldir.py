@@ -1,4 +1,5 @@
-"""The model dir: ``model.safetensors`` (generator weights) + ``config.json`` (how to rebuild and use it).
+"""The model dir: ``model.safetensors`` (generator weights) + ``config.json`` (how to rebuild and use it),
+and usually ``README.md``, its model card (:mod:`i2i.modelcard`), with ``samples.png``.
 
 A run dir (``RUN/model/config.json``) is accepted wherever a model dir is. ``config.json``::
 
@@ -124,14 +125,18 @@ def validate_config(config: Any, origin: str = "model config") -> dict[str, Any]
 
 
 def resolve_model_dir(path: Path | str) -> Path:
-    """A model dir as given, or a run dir's ``model/``; anything else is a clear error."""
+    """A model dir as given, or a run dir's ``model/``; a local path that exists wins over a Hub id or a
+    released checkpoint's id, which are fetched on demand (:func:`i2i.hub.fetch_model`). Anything else is
+    a clear error."""
+    if not Path(path).exists():
+        from i2i.hub import fetch_model
+
+        path = fetch_model(str(path))
     path = Path(path)
     if (path / "model" / CONFIG).is_file() and not (path / WEIGHTS).is_file():
         return path / "model"
     if (path / CONFIG).is_file():
         return path
-    if not path.exists():
-        raise DataError(f"model not found: {path} does not exist")
     raise DataError(f"{path} is neither an i2i model dir ({CONFIG} + {WEIGHTS}) nor a run dir (model/{CONFIG})")
 
 
@@ -173,7 +178,7 @@ def build_generator(config: dict[str, Any]) -> nn.Module:
             f"(`i2i list generators` shows what is installed)"
         ) from exc
     try:
-        generator = factory(**args)
+        generator = factory(in_channels=config["in_channels"], out_channels=config["out_channels"], **args)
     except TypeError as exc:
         raise ConfigError(f"generator {name!r} rejects the arguments {args}: {exc}") from exc
     if not isinstance(generator, nn.Module):

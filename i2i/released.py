@@ -1,0 +1,148 @@
+"""The authors' released pix2pix PyTorch generators: a catalogue, and conversion into i2i model dirs.
+
+Each is an id ``pix2pix/<name>``. Its ``.pth`` comes from ``$I2I_PIX2PIX_MODELS_URL/<name>.pth`` (default:
+the authors' server), is read with ``torch.load(weights_only=True)`` only, converted from the port's
+layout by the registered ``unet`` generator, and stored as a model dir in ``$I2I_HOME/models/pix2pix/<name>``.
+Importing this module is light (no torch): tasks list their checkpoints with :func:`released_checkpoints`.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import shutil
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from i2i.errors import ConfigError, DataError
+from i2i.task import Checkpoint
+from i2i.task_data import i2i_home
+
+NAMESPACE = "pix2pix"
+BASE_URL_ENV = "I2I_PIX2PIX_MODELS_URL"
+DEFAULT_BASE_URL = "http://efrosgans.eecs.berkeley.edu/pix2pix/models-pytorch"
+GENERATOR = "unet"
+# unet256 with batch norm and the port's dropout placement: every released file is this network.
+GENERATOR_ARGS = {"ngf": 64, "num_downs": 8, "norm": "batch"}
+LOAD_SIZE, CROP_SIZE = 286, 256
+
+
+@dataclass(frozen=True)
+class ReleasedModel:
+    """One released generator. ``direction`` is relative to the task's public archive (its A and B)."""
+
+    name: str
+    task: str
+    direction: str
+    description: str
+    in_channels: int = 3
+    out_channels: int = 3
+
+    @property
+    def id(self) -> str:
+        return f"{NAMESPACE}/{self.name}"
+
+    @property
+    def file(self) -> str:
+        return f"{self.name}.pth"
+
+    def url(self) -> str:
+        """Where to download the ``.pth``: ``$I2I_PIX2PIX_MODELS_URL`` (a mirror) or the authors' server."""
+        return f"{(os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL).rstrip('/')}/{self.file}"
+
+    def checkpoint(self) -> Checkpoint:
+        return Checkpoint(self.id, f"{DEFAULT_BASE_URL}/{self.file}", self.description)
+
+
+RELEASED: dict[str, ReleasedModel] = {model.id: model for model in (
+    ReleasedModel("facades_label2photo", "facades", "BtoA", "CMP Facades: architectural labels -> photo"),
+    ReleasedModel("sat2map", "maps", "AtoB", "Google Maps: aerial photo -> map"),
+    ReleasedModel("map2sat", "maps", "BtoA", "Google Maps: map -> aerial photo"),
+    ReleasedModel("edges2shoes", "edges2shoes", "AtoB", "UT Zappos50K: edges -> shoe photo"),
+    ReleasedModel("day2night", "night2day", "BtoA", "Transient Attributes webcams: day -> night"),
+)}
+
+
+def released_checkpoints(task: str) -> tuple[Checkpoint, ...]:
+    """The released checkpoints of ``task``, for ``Task.checkpoints``."""
+    return tuple(model.checkpoint() for model in RELEASED.values() if model.task == task)
+
+
+def released_dir(model: ReleasedModel) -> Path:
+    return i2i_home() / "models" / NAMESPACE / model.name
+
+
+def fetch_released(model_id: str) -> Path:
+    """The converted model dir of a released checkpoint, downloading and converting it on first use."""
+    from huggingface_hub.constants import is_offline_mode
+
+    model = RELEASED[model_id]
+    target = released_dir(model)
+    if (target / "config.json").is_file():
+        return target
+    if is_offline_mode():
+        raise DataError(f"{model.id} is not converted yet ({target} is missing) and HF_HUB_OFFLINE is set; "
+                        f"pull it once online")
+    staging = target.with_name(f".{target.name}.building-{os.getpid()}")
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        staging.mkdir(parents=True)
+        weights = download(model.url(), staging / model.file)
+        convert_port_checkpoint(weights, staging, model)
+        weights.unlink()
+        shutil.rmtree(target, ignore_errors=True)  # an incomplete earlier attempt
+        staging.rename(target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def download(url: str, dest: Path) -> Path:
+    """``url`` into ``dest`` through a temporary file renamed on success."""
+    partial = dest.with_name(f"{dest.name}.part")
+    try:
+        with urllib.request.urlopen(url, timeout=60) as response, open(partial, "wb") as out:
+            shutil.copyfileobj(response, out, 1 << 20)
+    except (urllib.error.URLError, OSError) as exc:
+        partial.unlink(missing_ok=True)
+        reason = getattr(exc, "reason", None) or exc
+        raise DataError(f"cannot download {url}: {reason} (set {BASE_URL_ENV} to a mirror's base URL)") from exc
+    partial.rename(dest)
+    return dest
+
+
+def load_port_state(path: Path, origin: str) -> dict:
+    """A ``.pth`` state dict read with ``weights_only=True``: anything but tensors is refused, never run."""
+    import torch
+
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        detail = str(exc.__context__ or "not a plain state dict").splitlines()[0].split(" was not ")[0]
+        raise DataError(f"refused {origin}: it holds pickled objects that are not tensors ({detail}); "
+                        f"i2i reads .pth files with weights_only=True and never runs their code") from exc
+    except (RuntimeError, EOFError, OSError, ValueError) as exc:
+        raise DataError(f"{origin} is not a readable PyTorch checkpoint: {str(exc).splitlines()[0]}") from exc
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise DataError(f"{origin} is not a state dict of tensors (got a {type(state).__name__})")
+    return state
+
+
+def convert_port_checkpoint(weights: Path, model_dir: Path, model: ReleasedModel) -> Path:
+    """Write the model dir (weights, config, model card) for a released ``.pth`` in the port's layout."""
+    from i2i.modelcard import write_model_card
+    from i2i.modeldir import model_config, save_model_dir
+    from i2i.plugins import get_registry
+
+    state = load_port_state(weights, model.url())
+    try:
+        generator = get_registry().resolve("generators", GENERATOR).from_port_state_dict(state, **GENERATOR_ARGS)
+    except ConfigError as exc:
+        raise DataError(f"{model.url()}: {exc}") from exc
+    config = model_config(GENERATOR, GENERATOR_ARGS, in_channels=model.in_channels, out_channels=model.out_channels,
+                          load_size=LOAD_SIZE, crop_size=CROP_SIZE, task=model.task, direction=model.direction,
+                          inference_mode="paper", dataset=model.task)
+    save_model_dir(model_dir, generator.state_dict(), config)
+    return write_model_card(model_dir, source_url=model.url(), model_id=model.id)

@@ -1,0 +1,45 @@
+"""Registers the Cityscapes tasks: ``cityscapes`` (labels → photo) and ``cityscapes-photo2labels``."""
+
+from dataclasses import replace
+
+from i2i.hookspecs import hookimpl
+from i2i.task import Task
+from i2i_tasks.paper import archive_sources, cite, paper_recipe
+
+_LICENCE = (
+    "The Cityscapes licence forbids redistribution: download the archive only if your licence allows it, "
+    "or build the same layout from your own copy with `i2i data prepare cityscapes --from DIR`."
+)
+
+CITYSCAPES = Task(
+    name="cityscapes",
+    description=(
+        "Semantic labels → street photo on Cityscapes (2975 train, 500 val, 256×256 colour label maps). "
+        "The archive stores A = photo and B = labels, so this task reads BtoA. Paper recipe: 200 epochs "
+        f"(100 + 100 decaying), batch 1, jitter and mirroring. {_LICENCE}"
+    ),
+    citation=cite('Cordts et al., "The Cityscapes Dataset for Semantic Urban Scene Understanding", CVPR 2016.'),
+    layout="aligned",
+    direction="BtoA",
+    recipe=paper_recipe(200, 1),
+    sources=archive_sources("cityscapes", 99, note=_LICENCE),
+    splits=("train", "val"),
+)
+
+PHOTO2LABELS = replace(
+    CITYSCAPES,
+    name="cityscapes-photo2labels",
+    description=(
+        "Street photo → colour semantic label map (segmentation as translation) on Cityscapes: the archive's "
+        f"own direction, AtoB. Same data and recipe as `cityscapes`. {_LICENCE}"
+    ),
+    direction="AtoB",
+    metrics=("l1", "mse", "psnr"),
+)
+
+
+@hookimpl
+def register_tasks(register):
+    register("cityscapes", CITYSCAPES, aliases=("cityscapes-labels2photo",),
+             description="Semantic labels → street photo (Cityscapes)")
+    register("cityscapes-photo2labels", PHOTO2LABELS, description="Street photo → semantic labels (Cityscapes)")

@@ -1,0 +1,29 @@
+"""Registers ``colorization``: greyscale → colour photo, pairs made on the fly from any photo folder."""
+
+from i2i.hookspecs import hookimpl
+from i2i.task import Task
+from i2i_tasks.paper import cite, paper_recipe
+
+COLORIZATION = Task(
+    name="colorization",
+    description=(
+        "Black-and-white → colour. Point --data at any folder of photos (the paper used the 1.2M ImageNet "
+        "train images; split folders train/val/test, or photos directly in the folder, split by name hash). "
+        "Each pair is made on the fly: A = luma (0.299 R + 0.587 G + 0.114 B, 1 channel), B = the colour "
+        "photo (3 channels). Paper recipe: ~6 epochs (3 constant + 3 decaying), batch 4, mirroring only "
+        "(no random jitter: photos are resized to 256×256)."
+    ),
+    citation=cite('Russakovsky et al., "ImageNet Large Scale Visual Recognition Challenge", IJCV 2015; '
+                  'protocol of Zhang, Isola, Efros, "Colorful Image Colorization", ECCV 2016.'),
+    layout="photos",
+    in_channels=1,
+    out_channels=3,
+    recipe=paper_recipe(6, 4, load_size=256, crop_size=256),
+    pair_maker="i2i_tasks.pair_makers:grey_pair",
+)
+
+
+@hookimpl
+def register_tasks(register):
+    register("colorization", COLORIZATION, aliases=("bw2color",),
+             description="Greyscale → colour, pairs made from any photo folder")
