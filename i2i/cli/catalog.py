@@ -116,7 +116,7 @@ def info_command(name: str, kind: str | None, as_json: bool) -> None:
             if isinstance(value, dict):
                 click.echo(f"  {key}:")
                 for sub_key, sub_value in value.items():
-                    click.echo(f"    {sub_key}: {json.dumps(sub_value, default=str)}")
+                    click.echo(f"    {sub_key}: {json.dumps(sub_value, default=str, ensure_ascii=False)}")
             else:
-                click.echo(f"  {key}: {json.dumps(value, default=str) if not isinstance(value, str) else value}")
+                click.echo(f"  {key}: {json.dumps(value, default=str, ensure_ascii=False) if not isinstance(value, str) else value}")
 

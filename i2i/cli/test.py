@@ -59,5 +59,5 @@ def test_command(model, task, data, split, metrics, out, mode, device, precision
     with tqdm(total=len(dataset), unit="img", disable=quiet, dynamic_ncols=True) as bar:
         record = evaluate_split(translator.translate, dataset, scorers, out_dir,
                                 title=f"{task_name} {split}: {model} ({translator.mode} mode)", progress=bar.update)
-    summary = ", ".join(f"{k} {v:.4g}" for k, v in record["metrics"].items())
-    click.echo(f"{record['count']} pairs: {summary}; see {out_dir / 'index.html'}")
+    summary = "".join(f", {k} {v:.4g}" for k, v in record["metrics"].items())
+    click.echo(f"{record['count']} pair(s){summary}; see {out_dir / 'index.html'}")
