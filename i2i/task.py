@@ -53,6 +53,8 @@ class Task:
     matching names, per split) or ``photos`` (single photos; ``pair_maker`` makes (A, B) from each).
     ``pair_maker`` and ``synthesize`` are lazy ``"module:attr"`` strings so listing tasks stays light.
     ``synthesize(root, split)`` writes a synthetic aligned split at the task's own sizes (offline tasks).
+    ``prepare(source, dest)`` builds the split folders in ``dest`` from the user's copy of the data in its
+    own layout (e.g. the official Cityscapes folders); ``i2i data prepare TASK --from SOURCE`` calls it.
     """
 
     name: str
@@ -72,6 +74,7 @@ class Task:
     splits: tuple[str, ...] = ("train", "val", "test")
     pair_maker: str | None = None
     synthesize: str | None = None
+    prepare: str | None = None
 
     def as_dict(self) -> dict:
         return asdict(self)

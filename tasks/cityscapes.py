@@ -24,6 +24,7 @@ CITYSCAPES = Task(
     recipe=paper_recipe(200, 1),
     sources=archive_sources("cityscapes", 99, note=_LICENCE),
     splits=("train", "val"),
+    prepare="i2i_tasks.cityscapes_prepare:build_cityscapes",
 )
 
 PHOTO2LABELS = replace(

@@ -9,9 +9,9 @@ THERMAL = Task(
     description=(
         "Thermal (long-wave infrared) → colour photo on KAIST Multispectral Pedestrian: aligned 640×512 "
         "LWIR and RGB frames. Not redistributed: download KAIST yourself, then lay it out as "
-        "DIR/<split>/A (lwir, 1 channel) and DIR/<split>/B (visible, RGB) with matching names; "
-        "i2i_tasks.kaist:prepare_kaist(KAIST_ROOT, DIR) links set00–set05 to train and set06–set11 to test, "
-        "as the paper split it. Paper recipe: 10 epochs (5 constant + 5 decaying), batch 4."
+        "DIR/<split>/A (lwir, 1 channel) and DIR/<split>/B (visible, RGB) with matching names, or let "
+        "`i2i data prepare thermal2color --from KAIST_ROOT` link set00–set05 to train and set06–set11 to "
+        "test, as the paper split it. Paper recipe: 10 epochs (5 constant + 5 decaying), batch 4."
     ),
     citation=cite('Hwang, Park, Kim, Choi, Kweon, "Multispectral Pedestrian Detection: Benchmark Dataset and '
                   'Baseline", CVPR 2015.'),
@@ -20,6 +20,7 @@ THERMAL = Task(
     out_channels=3,
     recipe=paper_recipe(10, 4),
     splits=("train", "test"),
+    prepare="i2i_tasks.kaist:prepare_kaist",
 )
 
 

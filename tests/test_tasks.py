@@ -14,6 +14,7 @@ from i2i.cli import cli
 from i2i.images import match_channels, to_uint8
 from i2i.pairs import PairDataset, resolve_pair_maker
 from i2i.plugins import get_registry
+from i2i.task_data import task_data_root
 from i2i_tasks.kaist import prepare_kaist
 from i2i_tasks.paper import paper_recipe
 from i2i_tasks.sketch import sketch_to_edges
@@ -203,7 +204,7 @@ def test_sketch_strokes_become_thin_black_lines_on_white(dark_on_light):
     assert ndimage.label(~lines)[1] == ndimage.label(~strokes)[1] == 2  # the ring stays closed
 
 
-def test_prepare_kaist_lays_out_thermal_pairs(tmp_path):
+def test_prepare_kaist_lays_out_thermal_pairs(tmp_path, monkeypatch):
     def frame(path, value):
         path.parent.mkdir(parents=True, exist_ok=True)
         Image.fromarray(np.full((40, 48, 3), value, dtype=np.uint8)).save(path)
@@ -219,8 +220,15 @@ def test_prepare_kaist_lays_out_thermal_pairs(tmp_path):
     assert sorted(p.name for p in (tmp_path / "thermal" / "train" / "A").iterdir()) == [
         "set00_V000_I00000.jpg", "set05_V001_I00002.jpg"]
     assert prepare_kaist(tmp_path / "kaist", tmp_path / "thermal") == counts  # rerunning replaces links
-    item = PairDataset.for_task(task("thermal2color"), tmp_path / "thermal", "test", train=False,
-                                load_size=32, crop_size=32)[0]
+
+    # The same through the CLI, into the cache the trainer reads.
+    monkeypatch.setenv("I2I_HOME", str(tmp_path / "home"))
+    result = CliRunner().invoke(cli, ["data", "prepare", "thermal2color", "--from", str(tmp_path / "kaist"), "-q"])
+    assert result.exit_code == 0, result.output
+    root = task_data_root(task("thermal2color"))
+    assert sorted(p.name for p in (root / "train" / "B").iterdir()) == [
+        "set00_V000_I00000.jpg", "set05_V001_I00002.jpg"]
+    item = PairDataset.for_task(task("thermal2color"), root, "test", train=False, load_size=32, crop_size=32)[0]
     assert item["a"].shape == (1, 32, 32) and item["b"].shape == (3, 32, 32)
     assert (to_uint8(item["a"]).int() - 120).abs().max() <= 3  # A: the thermal frame, grey
     assert (to_uint8(item["b"]).int() - torch.tensor([120, 200, 30]).view(3, 1, 1)).abs().max() <= 3  # B: visible

@@ -1,0 +1,97 @@
+"""Safe extraction: the public layout extracts; traversal, absolute paths, links and devices are refused."""
+
+import io
+import tarfile
+import zipfile
+
+import pytest
+from archive_server import pairs_archive, split_pairs
+
+from i2i.archive import UnsafeArchiveError, extract, find_split_root
+from i2i.errors import DataError
+
+
+def tar_with(path, *members):
+    """A tar.gz holding a good file, then ``members`` given as (TarInfo, data or None)."""
+    with tarfile.open(path, "w:gz") as tar:
+        good = tarfile.TarInfo("facades/train/1.jpg")
+        good.size = 3
+        tar.addfile(good, io.BytesIO(b"abc"))
+        for info, data in members:
+            info.size = len(data or b"")
+            tar.addfile(info, io.BytesIO(data) if data else None)
+    return path
+
+
+def member(name, kind=tarfile.REGTYPE, linkname=""):
+    info = tarfile.TarInfo(name)
+    info.type, info.linkname = kind, linkname
+    return info
+
+
+def test_public_layout_extracts_and_the_split_root_is_found(tmp_path):
+    archive = tmp_path / "facades.tar.gz"
+    archive.write_bytes(pairs_archive("facades", split_pairs()))
+    out = extract(archive, tmp_path / "out")
+    assert sorted(p.name for p in (out / "facades" / "train").iterdir()) == ["1.jpg", "2.jpg", "3.jpg"]
+    assert find_split_root(out, ("train", "val", "test")) == out / "facades"
+    with pytest.raises(DataError, match="no train/, val/, test/ folder"):
+        find_split_root(out / "facades" / "train", ("train", "val", "test"))
+
+
+def test_zip_extracts(tmp_path):
+    archive = tmp_path / "set.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.writestr("set/val/1.jpg", b"abc")
+    assert (extract(archive, tmp_path / "out") / "set" / "val" / "1.jpg").read_bytes() == b"abc"
+
+
+@pytest.mark.parametrize("bad, reason", [
+    (member("../evil"), "points outside"),
+    (member("facades/../../evil"), "points outside"),
+    (member("ABSOLUTE"), "points outside"),
+    (member("facades/link", tarfile.SYMTYPE, "../../evil"), "is a link"),
+    (member("facades/hard", tarfile.LNKTYPE, "/etc/passwd"), "is a link"),
+    (member("facades/fifo", tarfile.FIFOTYPE), "is a fifo"),
+    (member("facades/dev", tarfile.CHRTYPE), "is a device"),
+])
+def test_unsafe_tar_members_are_refused_and_nothing_lands_outside(tmp_path, bad, reason):
+    if bad.name == "ABSOLUTE":
+        bad.name = str(tmp_path / "evil")
+    archive = tar_with(tmp_path / "bad.tar.gz", (bad, b"pwned" if bad.isreg() else None))
+    target = tmp_path / "deep" / "out"
+    with pytest.raises(UnsafeArchiveError, match=reason):
+        extract(archive, target)
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["bad.tar.gz", "deep"]
+
+
+@pytest.mark.parametrize("name", ["../evil", "/evil", "C:/evil"])
+def test_unsafe_zip_paths_are_refused(tmp_path, name):
+    archive = tmp_path / "bad.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.writestr(name, b"pwned")
+    with pytest.raises(UnsafeArchiveError, match="points outside"):
+        extract(archive, tmp_path / "out")
+    assert [p.name for p in tmp_path.iterdir()] == ["bad.zip"]
+
+
+def test_zip_symlinks_are_refused(tmp_path):
+    archive = tmp_path / "bad.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        link = zipfile.ZipInfo("set/link")
+        link.external_attr = 0o120777 << 16
+        zipped.writestr(link, "../../evil")
+    with pytest.raises(UnsafeArchiveError, match="not a regular file"):
+        extract(archive, tmp_path / "out")
+
+
+def test_not_an_archive_and_a_truncated_one_are_data_errors(tmp_path):
+    junk = tmp_path / "junk.tar.gz"
+    junk.write_bytes(b"not an archive at all")
+    with pytest.raises(DataError, match="not a tar or zip archive"):
+        extract(junk, tmp_path / "a")
+    truncated = tmp_path / "cut.tar.gz"
+    truncated.write_bytes(pairs_archive("facades", split_pairs())[:-200])
+    with pytest.raises(DataError, match="cannot extract"):
+        extract(truncated, tmp_path / "b")
+    assert not (tmp_path / "b").exists()
