@@ -3,19 +3,18 @@
 Each is an id ``pix2pix/<name>``. Its ``.pth`` comes from ``$I2I_PIX2PIX_MODELS_URL/<name>.pth`` (default:
 the authors' server), is read with ``torch.load(weights_only=True)`` only, converted from the port's
 layout by the registered ``unet`` generator, and stored as a model dir in ``$I2I_HOME/models/pix2pix/<name>``.
-Importing this module is light (no torch): tasks list their checkpoints with :func:`released_checkpoints`.
+Importing this module is light (no torch): tasks list their checkpoints from :data:`RELEASED`.
 """
 
 from __future__ import annotations
 
 import os
-import pickle
+import pickle  # only for UnpicklingError: torch raises it when weights_only refuses a file
 import shutil
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from i2i.download import DownloadError, download
 from i2i.errors import ConfigError, DataError
 from i2i.task import Checkpoint
 from i2i.task_data import i2i_home
@@ -65,11 +64,6 @@ RELEASED: dict[str, ReleasedModel] = {model.id: model for model in (
 )}
 
 
-def released_checkpoints(task: str) -> tuple[Checkpoint, ...]:
-    """The released checkpoints of ``task``, for ``Task.checkpoints``."""
-    return tuple(model.checkpoint() for model in RELEASED.values() if model.task == task)
-
-
 def released_dir(model: ReleasedModel) -> Path:
     return i2i_home() / "models" / NAMESPACE / model.name
 
@@ -85,32 +79,20 @@ def fetch_released(model_id: str) -> Path:
     if is_offline_mode():
         raise DataError(f"{model.id} is not converted yet ({target} is missing) and HF_HUB_OFFLINE is set; "
                         f"pull it once online")
-    staging = target.with_name(f".{target.name}.building-{os.getpid()}")
-    shutil.rmtree(staging, ignore_errors=True)
+    weights = target.parent / ".downloads" / model.file  # a broken-off download resumes from here
     try:
-        staging.mkdir(parents=True)
-        weights = download(model.url(), staging / model.file)
+        download(model.url(), weights)
+    except DownloadError as exc:
+        raise DownloadError(f"{exc} (set {BASE_URL_ENV} to a mirror's base URL)") from None
+    staging = target.with_name(f".{target.name}.building-{os.getpid()}")
+    try:
         convert_port_checkpoint(weights, staging, model)
-        weights.unlink()
         shutil.rmtree(target, ignore_errors=True)  # an incomplete earlier attempt
         staging.rename(target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+        weights.unlink(missing_ok=True)
     return target
-
-
-def download(url: str, dest: Path) -> Path:
-    """``url`` into ``dest`` through a temporary file renamed on success."""
-    partial = dest.with_name(f"{dest.name}.part")
-    try:
-        with urllib.request.urlopen(url, timeout=60) as response, open(partial, "wb") as out:
-            shutil.copyfileobj(response, out, 1 << 20)
-    except (urllib.error.URLError, OSError) as exc:
-        partial.unlink(missing_ok=True)
-        reason = getattr(exc, "reason", None) or exc
-        raise DataError(f"cannot download {url}: {reason} (set {BASE_URL_ENV} to a mirror's base URL)") from exc
-    partial.rename(dest)
-    return dest
 
 
 def load_port_state(path: Path, origin: str) -> dict:

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
+import signal
+import sys
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,15 +34,21 @@ CHECKPOINT_MINUTES = 10.0
 def build_networks(config: TrainConfig, objective: Objective, registry) -> tuple[torch.nn.Module, torch.nn.Module | None]:
     """G and (for adversarial objectives) D from the registry; fills G's crop-derived defaults into the config."""
     gen_cls = registry.resolve("generators", config.generator)
-    defaults = {}
+    defaults, no_defaults = {}, None
     if hasattr(gen_cls, "default_args"):
         try:
             defaults = gen_cls.default_args(config.crop_size)
-        except ConfigError:
+        except ConfigError as exc:
             if not config.generator_args:  # the user's own arguments may make the crop valid
                 raise
+            no_defaults = exc
     config.generator_args = {**defaults, **config.generator_args}
     generator = gen_cls(in_channels=config.in_channels, out_channels=config.out_channels, **config.generator_args)
+    multiple = getattr(generator, "size_multiple", 1)
+    if config.crop_size % multiple:
+        raise no_defaults or ConfigError(
+            f"--crop-size {config.crop_size} is not a multiple of {multiple}, which {config.generator} with "
+            f"{config.generator_args} needs")
     adversarial = objective.adversarial
     if adversarial is None:
         return generator, None
@@ -48,7 +59,7 @@ def build_networks(config: TrainConfig, objective: Objective, registry) -> tuple
 
 
 class TrainingRun:
-    """One run directory's training: ``start`` a new one or ``resume`` an interrupted one, then ``fit``."""
+    """One run directory's training: a new run, or ``resume`` an interrupted one; then ``fit``."""
 
     def __init__(self, config: TrainConfig, run: RunDir, *, device: torch.device, precision: str = "fp32",
                  quiet: bool = False, num_workers: int = 0, channels_last: bool = True) -> None:
@@ -69,6 +80,7 @@ class TrainingRun:
         self.validator = Validator(config, registry, device, precision)
         self.epoch, self.batch_in_epoch, self.global_step = 0, 0, 0
         self.best: float | None = None
+        self._in_step = self._stop_requested = False
 
     def _dataset(self, root: Path, split: str, train: bool) -> PairDataset:
         c = self.config
@@ -92,6 +104,14 @@ class TrainingRun:
         return save_checkpoint(self.run.checkpoint(name), self.trainer.modules, self.trainer.optimizers,
                                self._meta(), self.trainer.scaler)
 
+    def resume(self) -> None:
+        """Continue from the latest checkpoint: weights, optimisers, RNG and position in the epoch."""
+        if not self.run.checkpoint("latest").is_file():
+            raise DataError(f"{self.run.path} has no checkpoint to resume from (it stopped before saving one); "
+                            f"start it again with --out {self.run.path}")
+        self.load("latest")
+        self.run.drop_metrics_after(self.global_step)
+
     def load(self, name: str = "latest") -> None:
         meta = load_checkpoint(self.run.checkpoint(name), self.trainer.modules, self.trainer.optimizers,
                                self.trainer.scaler)
@@ -100,14 +120,16 @@ class TrainingRun:
 
     def export_model(self) -> Path:
         """Write the generator as a model dir (``RUN/model``) that the translator loads without flags."""
+        from i2i.modelcard import write_model_card
         from i2i.modeldir import model_config, save_model_dir
 
         c = self.config
         state = {k: v.detach().cpu() for k, v in self.trainer.generator.state_dict().items()}
-        return save_model_dir(self.run.model, state, model_config(
+        model_dir = save_model_dir(self.run.model, state, model_config(
             c.generator, c.generator_args, in_channels=c.in_channels, out_channels=c.out_channels,
             load_size=c.load_size, crop_size=c.crop_size, task=c.task, direction=c.direction,
             inference_mode=c.inference_mode, dataset=c.data or c.task, epochs=self.epoch))
+        return write_model_card(model_dir, samples=self.run.samples)
 
     # --- loop -------------------------------------------------------------------------------------
 
@@ -115,14 +137,38 @@ class TrainingRun:
         """Train until the schedule ends; Ctrl-C saves a resumable checkpoint first."""
         c = self.config
         try:
-            while self.epoch < c.total_epochs:
-                self._train_epoch()
-                self._end_epoch()
+            with self._interrupt_after_step():
+                while self.epoch < c.total_epochs:
+                    self._train_epoch()
+                    self._end_epoch()
         except KeyboardInterrupt:
+            if self._in_step:  # a second Ctrl-C cut a step short: its half-done state must not be saved
+                raise I2IError(f"stopped during a step without saving; `i2i train --resume {self.run.path}` "
+                               f"continues from the last saved checkpoint") from None
             self.save("latest")
-            raise I2IError(f"interrupted at epoch {self.epoch + 1}, batch {self.batch_in_epoch}; "
-                           f"checkpoint saved: resume with `i2i train --resume {self.run.path}`") from None
+            raise I2IError(f"interrupted in epoch {self.epoch + 1} after batch {self.batch_in_epoch} of "
+                           f"{self.loader.batch_sampler.batches_per_epoch()}; checkpoint saved: resume with "
+                           f"`i2i train --resume {self.run.path}`") from None
         return self.export_model()
+
+    @contextlib.contextmanager
+    def _interrupt_after_step(self) -> Iterator[None]:
+        """Ctrl-C during a training step stops the run after that step, so the checkpoint holds whole steps
+        (weights, optimiser moments and RNG in step); a second Ctrl-C stops at once, without saving."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def on_interrupt(signum, frame):
+            if not self._in_step or self._stop_requested:
+                raise KeyboardInterrupt
+            self._stop_requested = True
+
+        previous = signal.signal(signal.SIGINT, on_interrupt)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, previous)
 
     def _train_epoch(self) -> None:
         c, trainer = self.config, self.trainer
@@ -136,6 +182,7 @@ class TrainingRun:
         throughput, last_save = Throughput(), time.monotonic()
         with bar:
             for batch in loader:
+                self._in_step = True  # a Ctrl-C from here on takes effect at the end of this iteration
                 result = trainer.step(batch["a"], batch["b"])
                 self.batch_in_epoch += 1
                 self.global_step += 1
@@ -152,6 +199,9 @@ class TrainingRun:
                 if time.monotonic() - last_save > CHECKPOINT_MINUTES * 60:
                     self.save("latest")
                     last_save = time.monotonic()
+                self._in_step = False
+                if self._stop_requested:
+                    raise KeyboardInterrupt
 
     def _end_epoch(self) -> None:
         c = self.config
@@ -170,6 +220,5 @@ class TrainingRun:
         if c.save_every and self.epoch % c.save_every == 0:
             self.save(f"epoch_{self.epoch:04d}")
         self.export_model()
-        if self.quiet:
-            print(f"epoch {self.epoch}/{c.total_epochs} done" +
-                  "".join(f", {k} {v:.4g}" for k, v in record.get("val", {}).items()), flush=True)
+        print(f"epoch {self.epoch}/{c.total_epochs} done" +
+              "".join(f", {k} {v:.4g}" for k, v in record.get("val", {}).items()), file=sys.stderr, flush=True)

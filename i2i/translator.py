@@ -76,7 +76,8 @@ class Translator:
     def load(cls, model: str | Path, device: str = "auto", mode: str | None = None, precision: str = "fp32",
              tile: int | None = None, overlap: int = 32, batch_size: int | None = None,
              seed: int | None = None) -> "Translator":
-        """A translator for a model dir or run dir (see :mod:`i2i.modeldir`)."""
+        """A translator for a model dir, a run dir, a Hub id ``ORG/NAME[@REV]`` or a released checkpoint's id
+        (see :mod:`i2i.modeldir` and :mod:`i2i.hub`; a local path that exists wins)."""
         generator, config = load_generator(model)
         return cls(generator, config, device=device, mode=mode, precision=precision, tile=tile, overlap=overlap,
                    batch_size=batch_size, seed=seed)

@@ -10,9 +10,15 @@ from i2i.cli.options import ComponentName
 from i2i.errors import ConfigError
 
 
-def _default_out(model: Path, split: str, model_dir: Path) -> Path:
-    """``RUN/test-<split>`` for a run dir; ``<model>-test-<split>`` beside a model dir (never inside it)."""
-    return model / f"test-{split}" if model_dir != model else model.with_name(f"{model.name}-test-{split}")
+def _default_out(model: Path, split: str) -> Path:
+    """``RUN/test-<split>`` for a run dir; ``<model>-test-<split>`` beside a model dir (never inside it);
+    ``./<NAME>-test-<split>`` for a Hub or released id (never a folder that would shadow the id)."""
+    if not model.exists():
+        return Path(f"{model.name}-test-{split}")
+    from i2i.modeldir import resolve_model_dir
+
+    is_run = resolve_model_dir(model) != model
+    return model / f"test-{split}" if is_run else model.with_name(f"{model.name}-test-{split}")
 
 
 @click.command("test")
@@ -30,12 +36,13 @@ def _default_out(model: Path, split: str, model_dir: Path) -> Path:
 def test_command(model, task, data, split, metrics, out, mode, device, precision, seed, quiet) -> None:
     """Translate a data split with MODEL; write images, index.html (input | output | target) and metrics.json.
 
+    MODEL is a model dir, a run dir, a Hub id ORG/NAME[@REV] or a released id such as pix2pix/sat2map.
+
     Pairs are resized to the model's training crop size, as the paper tests.
     """
     from tqdm import tqdm
 
     from i2i.evaluation import evaluate_split
-    from i2i.modeldir import resolve_model_dir
     from i2i.pairs import PairDataset
     from i2i.plugins import get_registry
     from i2i.task_data import task_data_root
@@ -55,7 +62,7 @@ def test_command(model, task, data, split, metrics, out, mode, device, precision
                           load_size=crop, crop_size=crop, train=False, pair_maker=task_spec.pair_maker)
     names = [m.strip() for m in metrics.split(",")] if metrics else list(task_spec.metrics)
     scorers = {name: registry.resolve("metrics", name)() for name in names}
-    out_dir = Path(out) if out else _default_out(Path(model), split, resolve_model_dir(Path(model)))
+    out_dir = Path(out) if out else _default_out(Path(model), split)
     with tqdm(total=len(dataset), unit="img", disable=quiet, dynamic_ncols=True) as bar:
         record = evaluate_split(translator.translate, dataset, scorers, out_dir,
                                 title=f"{task_name} {split}: {model} ({translator.mode} mode)", progress=bar.update)

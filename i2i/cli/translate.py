@@ -74,7 +74,10 @@ def _write(image, path: Path) -> None:
 @click.option("--seed", type=int, help="Seed for paper mode's dropout: the same seed gives the same outputs.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary.")
 def translate_command(model, inputs, out, mode, tile, overlap, device, precision, batch_size, seed, quiet) -> None:
-    """Translate images with MODEL (a model dir, or a run dir) into OUT/<stem>.png.
+    """Translate images with MODEL into OUT/<stem>.png.
+
+    MODEL is a model dir, a run dir, a Hub id ORG/NAME[@REV] (pulled on demand) or a released id
+    such as pix2pix/facades_label2photo.
 
     Each INPUT is an image file, a folder (its images) or a glob such as 'photos/*.jpg'. Any image
     size works: inputs are padded to what the generator needs and cropped back. Inputs sharing a

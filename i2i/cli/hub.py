@@ -1,0 +1,43 @@
+"""`i2i push DIR ORG/NAME` and `i2i pull ORG/NAME[@REV]`: share models through the Hugging Face Hub."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.command("push")
+@click.argument("source", metavar="DIR", type=click.Path(exists=True, file_okay=False))
+@click.argument("repo_id", metavar="ORG/NAME")
+@click.option("--private", is_flag=True, help="Create the repo private (an existing repo keeps its visibility).")
+@click.option("--revision", metavar="BRANCH", help="Branch to commit to, created if missing [main].")
+@click.option("--token", help="Hugging Face token with write access [HF_TOKEN, or the one `hf auth login` saved].")
+@click.option("--with-training-state", is_flag=True,
+              help="Also upload the run's checkpoints/latest.safetensors and config.json under training/.")
+def push_command(source, repo_id, private, revision, token, with_training_state) -> None:
+    """Upload DIR (a model dir, or a run dir's model/) to the Hub model repo ORG/NAME in one commit.
+
+    The repo is created if it does not exist. A model dir without a README.md gets a generated model card.
+    """
+    from i2i.hub import push
+
+    result = push(source, repo_id, private=private, revision=revision, token=token,
+                  with_training_state=with_training_state)
+    click.echo(f"pushed {len(result.files)} files to {result.repo_id}@{result.revision}: commit {result.commit}",
+               err=True)
+    click.echo(result.url)
+
+
+@click.command("pull")
+@click.argument("model_id", metavar="ORG/NAME[@REV]")
+@click.option("--token", help="Hugging Face token, for private repos [HF_TOKEN, or the one `hf auth login` saved].")
+def pull_command(model_id, token) -> None:
+    """Download a model into the Hugging Face cache and print its local path.
+
+    ORG/NAME[@REV] is a Hub model repo (REV: a branch, tag or commit sha), or one of the authors' released
+    checkpoints: pix2pix/facades_label2photo, pix2pix/sat2map, pix2pix/map2sat, pix2pix/edges2shoes,
+    pix2pix/day2night (converted once into $I2I_HOME/models/pix2pix/). Commands that take MODEL pull on
+    demand; with HF_HUB_OFFLINE=1 only cached models are used.
+    """
+    from i2i.hub import pull
+
+    click.echo(pull(model_id, token=token))
