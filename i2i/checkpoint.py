@@ -33,6 +33,19 @@ def _unflatten_optimizer(prefix: str, tensors: dict[str, torch.Tensor], groups: 
     return {"state": state, "param_groups": groups}
 
 
+def _match_param_layouts(optimizer: torch.optim.Optimizer) -> None:
+    """Give each per-parameter state tensor (Adam's moments) its parameter's memory layout.
+
+    Checkpoints store tensors contiguous; with channels_last parameters the restored moments would
+    have other strides than the parameters, and the fused Adam kernel reads them as if they had the
+    same: it silently mixes up elements (and resume is not exact). ``empty_like`` keeps the strides.
+    """
+    for param, state in optimizer.state.items():
+        for key, value in state.items():
+            if torch.is_tensor(value) and value.shape == param.shape and value.stride() != param.stride():
+                state[key] = torch.empty_like(param, dtype=value.dtype).copy_(value)
+
+
 def save_checkpoint(
     path: Path,
     modules: dict[str, torch.nn.Module],
@@ -86,6 +99,7 @@ def load_checkpoint(
         module.load_state_dict({k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)})
     for name, optimizer in optimizers.items():
         optimizer.load_state_dict(_unflatten_optimizer(name, tensors, record["param_groups"][name]))
+        _match_param_layouts(optimizer)
     if scaler is not None and record.get("scaler"):
         scaler.load_state_dict(record["scaler"])
     if restore_rng:

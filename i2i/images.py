@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +34,7 @@ def read_image(path: Path | str) -> torch.Tensor:
     try:
         return decode_image(str(path), mode=ImageReadMode.UNCHANGED)
     except (RuntimeError, ValueError, OSError) as exc:
-        raise DataError(f"cannot decode image {path}: {str(exc).strip().splitlines()[0]}") from exc
+        raise DataError(f"cannot decode image {path}: {_reason(exc)}") from exc
 
 
 def read_array(path: Path | str) -> torch.Tensor:
@@ -44,7 +45,7 @@ def read_array(path: Path | str) -> torch.Tensor:
     try:
         array = np.load(path, allow_pickle=False)
     except (ValueError, OSError, EOFError) as exc:
-        raise DataError(f"cannot decode image {path}: {str(exc).strip().splitlines()[0]}") from exc
+        raise DataError(f"cannot decode image {path}: {_reason(exc)}") from exc
     if array.ndim not in (2, 3) or array.dtype not in _ARRAY_DTYPES:
         raise DataError(
             f"cannot decode image {path}: expected an (H, W, C) uint8, uint16 or float32 array, "
@@ -52,6 +53,12 @@ def read_array(path: Path | str) -> torch.Tensor:
         )
     array = array[..., None] if array.ndim == 2 else array
     return torch.from_numpy(np.ascontiguousarray(array.transpose(2, 0, 1)))
+
+
+def _reason(exc: BaseException) -> str:
+    """The last clause of a decoder error, without torchvision's ``function, file.cpp:line,`` prefix."""
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return re.sub(r"^\w+, \S+:\d+, ", "", first)
 
 
 def to_signed_unit(image: torch.Tensor) -> torch.Tensor:

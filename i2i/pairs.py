@@ -16,7 +16,7 @@ uint8, uint16 or float32 in [0, 1] for N-channel data (loaded without unpickling
 
 from __future__ import annotations
 
-import logging
+import sys
 import pkgutil
 from collections.abc import Callable
 from pathlib import Path
@@ -31,8 +31,6 @@ from i2i.errors import ConfigError, DataError
 from i2i.images import list_images, match_channels, read_image, to_signed_unit
 from i2i.sampling import ItemKey, derive_seed, item_generator
 from i2i.task import Direction, Layout, Task
-
-log = logging.getLogger(__name__)
 
 PairMaker = Callable[[torch.Tensor, torch.Generator], tuple[torch.Tensor, torch.Tensor]]
 PHOTO_SPLIT = {"train": (0.0, 0.90), "val": (0.90, 0.95), "test": (0.95, 1.0)}
@@ -207,7 +205,7 @@ class PairDataset(Dataset):
                 return used, self._cache.get(used, lambda: self._decode(used))
             except DataError as exc:
                 self._bad.add(used)
-                log.warning("skipping bad image: %s", exc)
+                print(f"i2i: warning: skipping bad image: {exc}", file=sys.stderr, flush=True)
         raise DataError(f"no decodable images among the {len(self)} files of {self.items[0][0].parent}")
 
     def _decode(self, index: int) -> tuple[torch.Tensor, ...]:

@@ -19,7 +19,7 @@ import pluggy
 
 from i2i import hookspecs
 from i2i.errors import I2IError, PluginLoadError
-from i2i.registry import KINDS, Entry, Registry, Source
+from i2i.registry import KINDS, SINGULAR, Entry, Registry, Source
 
 GROUP = "i2i"
 ENV_PLUGINS = "I2I_PLUGINS"
@@ -118,7 +118,7 @@ class PluginSet:
                 )
             )
 
-        register.__doc__ = f"Register a {kind[:-1]}: register(name, target, *, aliases=(), description='', override=False)"
+        register.__doc__ = f"Register a {SINGULAR[kind]}: register(name, target, *, aliases=(), description='', override=False)"
         return register
 
     def _call(self, plugin: Any, hook_name: str, source: Source, **kwargs: Any) -> bool:

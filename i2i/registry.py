@@ -11,7 +11,9 @@ from typing import Any
 from i2i.errors import RegistryConflictError, UnknownComponentError
 
 KINDS = ("generators", "discriminators", "losses", "tasks", "metrics")
-_SINGULAR = {kind[:-1]: kind for kind in KINDS}
+SINGULAR = {"generators": "generator", "discriminators": "discriminator", "losses": "loss", "tasks": "task",
+            "metrics": "metric"}
+_PLURAL = {singular: kind for kind, singular in SINGULAR.items()}
 
 
 def import_target(target: str) -> Any:
@@ -28,8 +30,8 @@ def normalize_kind(kind: str) -> str:
     kind = kind.lower()
     if kind in KINDS:
         return kind
-    if kind in _SINGULAR:
-        return _SINGULAR[kind]
+    if kind in _PLURAL:
+        return _PLURAL[kind]
     raise UnknownComponentError(f"unknown kind {kind!r}; kinds are: {', '.join(KINDS)}")
 
 
@@ -59,7 +61,7 @@ class Entry:
 
     @property
     def singular(self) -> str:
-        return self.kind[:-1]
+        return SINGULAR[self.kind]
 
     def resolve(self) -> Any:
         """The registered object, importing a lazy ``"module:attr"`` target on first use."""
@@ -115,7 +117,7 @@ class Registry:
         """Register ``target`` under ``name``; a name taken by another plugin is a conflict unless ``override``."""
         kind = normalize_kind(kind)
         if not isinstance(name, str) or not name:
-            raise ValueError(f"{source}: a {kind[:-1]} name must be a non-empty string, got {name!r}")
+            raise ValueError(f"{source}: a {SINGULAR[kind]} name must be a non-empty string, got {name!r}")
         entry = Entry(kind, name, target, source, tuple(aliases), description or _describe(target))
         for key in (name, *entry.aliases):
             existing = self._lookup(kind, key)
@@ -123,7 +125,7 @@ class Registry:
                 continue
             if not override:
                 raise RegistryConflictError(
-                    f"{kind[:-1]} {key!r} is registered by both {existing.source} and {source}; "
+                    f"{SINGULAR[kind]} {key!r} is registered by both {existing.source} and {source}; "
                     f"uninstall one, or limit loading with I2I_PLUGINS"
                 )
             self.remove(existing)
@@ -154,7 +156,7 @@ class Registry:
 
     def _unknown_message(self, kind: str, name: str) -> str:
         hint = _did_you_mean(name, [*self._entries[kind], *self._aliases[kind]])
-        return f"unknown {kind[:-1]} {name!r}{hint} (run `i2i list {kind}` to see all)"
+        return f"unknown {SINGULAR[kind]} {name!r}{hint} (run `i2i list {kind}` to see all)"
 
     def names(self, kind: str) -> list[str]:
         return sorted(self._entries[normalize_kind(kind)])

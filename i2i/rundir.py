@@ -31,8 +31,12 @@ class RunDir:
         return Path(root) / f"{task}-{time.strftime('%Y%m%d-%H%M%S')}"
 
     def create(self) -> "RunDir":
+        """Make the folders of a new run; a run that stopped before its first checkpoint is started over."""
         if self.config_path.exists():
-            raise DataError(f"{self.path} already holds a run; resume it with --resume {self.path} or pick another --out")
+            if self.has_checkpoint():
+                raise DataError(f"{self.path} already holds a run; resume it with --resume {self.path} "
+                                f"or pick another --out")
+            self.metrics_path.unlink(missing_ok=True)
         for folder in (self.samples, self.checkpoints):
             folder.mkdir(parents=True, exist_ok=True)
         return self
@@ -43,7 +47,22 @@ class RunDir:
     def read_config(self) -> dict[str, Any]:
         if not self.config_path.is_file():
             raise DataError(f"{self.path} is not an i2i run directory (no config.json)")
-        return json.loads(self.config_path.read_text(encoding="utf-8"))
+        try:
+            return json.loads(self.config_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise DataError(f"cannot read {self.config_path}: {exc}") from exc
+
+    def has_checkpoint(self) -> bool:
+        return self.checkpoints.is_dir() and any(self.checkpoints.glob("*.safetensors"))
+
+    def drop_metrics_after(self, step: int) -> None:
+        """Forget records of steps after ``step`` (logged after the checkpoint a resumed run restarts from)."""
+        if not self.metrics_path.is_file():
+            return
+        lines = self.metrics_path.read_text(encoding="utf-8").splitlines(keepends=True)
+        kept = [line for line in lines if _step_of(line) <= step]
+        if len(kept) != len(lines):
+            atomic_write_text(self.metrics_path, "".join(kept))
 
     def log(self, record: dict[str, Any]) -> None:
         with open(self.metrics_path, "a", encoding="utf-8") as handle:
@@ -54,3 +73,11 @@ class RunDir:
 
     def sample(self, epoch: int) -> Path:
         return self.samples / f"epoch_{epoch:04d}.png"
+
+
+def _step_of(line: str) -> float:
+    """A metrics line's step; a line cut short by a crash counts as after every step."""
+    try:
+        return json.loads(line).get("step", 0)
+    except ValueError:
+        return float("inf")

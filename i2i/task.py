@@ -55,6 +55,8 @@ class Task:
     ``synthesize(root, split)`` writes a synthetic aligned split at the task's own sizes (offline tasks).
     ``prepare(source, dest)`` builds the split folders in ``dest`` from the user's copy of the data in its
     own layout (e.g. the official Cityscapes folders); ``i2i data prepare TASK --from SOURCE`` calls it.
+    ``preprocess(image) -> image`` (uint8 (C, H, W) both) turns a raw input, resized to the model's crop
+    size, into what the model saw in training; ``i2i translate MODEL INPUT --task TASK`` applies it.
     """
 
     name: str
@@ -75,6 +77,7 @@ class Task:
     pair_maker: str | None = None
     synthesize: str | None = None
     prepare: str | None = None
+    preprocess: str | None = None
 
     def as_dict(self) -> dict:
         return asdict(self)

@@ -149,7 +149,7 @@ class TrainingRun:
             raise I2IError(f"interrupted in epoch {self.epoch + 1} after batch {self.batch_in_epoch} of "
                            f"{self.loader.batch_sampler.batches_per_epoch()}; checkpoint saved: resume with "
                            f"`i2i train --resume {self.run.path}`") from None
-        return self.export_model()
+        return self.run.model
 
     @contextlib.contextmanager
     def _interrupt_after_step(self) -> Iterator[None]:

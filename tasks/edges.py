@@ -46,11 +46,13 @@ SKETCH2PHOTO = Task(
         "`i2i test MODEL --task sketch2photo --data DIR`: each sketch is resized, binarised, thinned to "
         "1-px strokes and thickened to 2 px, black on white, like the HED edges the model saw "
         "(i2i_tasks.sketch:sketch_to_edges). The target column shows the raw sketch: no photo exists, so "
-        "there are no metrics."
+        "there are no metrics. `i2i translate MODEL sketch.png --task sketch2photo -o OUT` applies the "
+        "same preprocessing to single sketches."
     ),
     citation=cite('Eitz, Hays, Alexa, "How Do Humans Sketch Objects?", SIGGRAPH 2012.'),
     layout="photos",
     pair_maker="i2i_tasks.sketch:sketch_pair",
+    preprocess="i2i_tasks.sketch:sketch_to_edges",
     recipe=EDGES2SHOES.recipe,
     metrics=(),
     checkpoints=EDGES2SHOES.checkpoints,

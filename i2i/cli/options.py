@@ -8,6 +8,7 @@ import click
 from click.shell_completion import CompletionItem
 
 from i2i.errors import I2IError
+from i2i.registry import SINGULAR
 
 
 class ComponentName(click.ParamType):
@@ -15,7 +16,7 @@ class ComponentName(click.ParamType):
 
     def __init__(self, kind: str) -> None:
         self.kind = kind
-        self.name = kind[:-1]
+        self.name = SINGULAR[kind]
 
     def _registry(self):
         from i2i.plugins import get_registry

@@ -42,13 +42,14 @@ _RUNTIME = {"resume", "device", "precision", "quiet", "num_workers", "channels_l
               help="Inference mode for validation and the exported model [paper].")
 @click.option("--skip-bad-images", is_flag=True, default=None, help="Skip undecodable images with a warning.")
 @click.option("--out", type=click.Path(file_okay=False), help="Run directory [runs/<task>-<date-time>].")
-@click.option("--resume", type=click.Path(exists=True, file_okay=False), help="Continue the run in this directory.")
+@click.option("--resume", type=click.Path(exists=True, file_okay=False),
+              help="Continue this run from its latest checkpoint (--epochs/--epochs-decay may change).")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps.")
 @click.option("--precision", type=click.Choice(["fp32", "bf16", "fp16"]), default="fp32", show_default=True,
               help="Autocast precision; bf16 is several times faster on CPUs with AMX and on recent GPUs.")
 @click.option("--channels-last/--no-channels-last", default=True, show_default=True, help="Memory layout.")
 @click.option("--num-workers", type=int, default=0, show_default=True, help="Data loader worker processes.")
-@click.option("--quiet", is_flag=True, help="No progress bar; one line per epoch.")
+@click.option("--quiet", is_flag=True, help="No progress bar (a line per epoch is always printed).")
 @click.pass_context
 def train_command(ctx: click.Context, **options) -> None:
     """Train a generator and discriminator with the paper's objective and schedule.
@@ -69,11 +70,12 @@ def train_command(ctx: click.Context, **options) -> None:
     runtime = {"device": device, "precision": precision, "quiet": options["quiet"],
                "num_workers": options["num_workers"], "channels_last": options["channels_last"]}
     if options["resume"]:
-        changed = [name for name in options if name not in _RUNTIME
+        flags = {param.name: param.opts[0] for param in ctx.command.params}
+        changed = [flags[name] for name in options if name not in _RUNTIME
                    and ctx.get_parameter_source(name) is ParameterSource.COMMANDLINE]
         if changed:
-            raise ConfigError(f"cannot change {', '.join('--' + n.replace('_', '-') for n in changed)} "
-                              f"when resuming; only speed options and --epochs/--epochs-decay may change")
+            raise ConfigError(f"cannot change {', '.join(changed)} when resuming; only speed options and "
+                              f"--epochs/--epochs-decay may change")
         run = RunDir(options["resume"])
         config = TrainConfig.from_dict(run.read_config())
         for name in ("epochs", "epochs_decay"):
@@ -81,7 +83,10 @@ def train_command(ctx: click.Context, **options) -> None:
                 setattr(config, name, options[name])
         config.validate()
         session = TrainingRun(config, run, **runtime)
-        session.load("latest")
+        session.resume()
+        if session.epoch >= config.total_epochs:
+            raise ConfigError(f"{run.path} has finished its {config.total_epochs} epochs; give a larger --epochs "
+                              f"or --epochs-decay to train it further")
     else:
         task = get_registry().resolve("tasks", options["task"])
         overrides = {k: options[k] for k in (
@@ -98,9 +103,12 @@ def train_command(ctx: click.Context, **options) -> None:
         run.create()
     session.write_config()
     if not options["quiet"]:
-        click.echo(f"training {config.task}: {config.generator} + "
+        start = (f"resuming {run.path} at epoch {session.epoch + 1}, batch {session.batch_in_epoch + 1}: "
+                 if options["resume"] else "training ")
+        epochs = f"{config.total_epochs} epoch{'s' if config.total_epochs != 1 else ''}"
+        click.echo(f"{start}{config.task}: {config.generator} + "
                    f"{config.discriminator if session.trainer.discriminator is not None else 'no D'}, "
-                   f"loss {config.loss}, {config.total_epochs} epochs, {len(session.train_set)} pairs, "
+                   f"loss {config.loss}, {epochs}, {len(session.train_set)} pairs, "
                    f"{device} {precision} -> {run.path}", err=True)
     model = session.fit()
     click.echo(f"done: model in {model} (translate with `i2i translate {run.path} INPUT -o OUT`)", err=True)

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 
-from i2i.errors import DataError
+from i2i.cli.options import ComponentName
+from i2i.errors import ConfigError, DataError
 
 _GLOB_CHARS = frozenset("*?[")
 
@@ -58,6 +59,21 @@ def _write(image, path: Path) -> None:
         raise DataError(f"cannot write {path}: {exc.strerror or exc}") from exc
 
 
+def _task_reader(task_name: str, crop_size: int):
+    """Read an image, resize it to the model's crop size and apply the task's ``preprocess``."""
+    from torchvision.transforms.v2 import functional as F
+
+    from i2i.images import read_image
+    from i2i.plugins import get_registry
+    from i2i.registry import import_target
+
+    task = get_registry().resolve("tasks", task_name)
+    if not task.preprocess:
+        raise ConfigError(f"task {task_name!r} has no input preprocessing; drop --task")
+    preprocess = import_target(task.preprocess)
+    return lambda path: preprocess(F.resize(read_image(path), [crop_size, crop_size], antialias=True))
+
+
 @click.command("translate")
 @click.argument("model")
 @click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
@@ -72,8 +88,12 @@ def _write(image, path: Path) -> None:
 @click.option("--precision", default="fp32", show_default=True, help="fp32, bf16 or fp16 (fp16: GPUs only).")
 @click.option("--batch-size", type=int, help="Images per forward pass (tiles, with --tile). [default: 1; 8 tiles]")
 @click.option("--seed", type=int, help="Seed for paper mode's dropout: the same seed gives the same outputs.")
+@click.option("--task", type=ComponentName("tasks"),
+              help="Apply this task's input preprocessing first, at the model's crop size "
+                   "(e.g. --task sketch2photo turns hand sketches into the edges an edges2shoes model saw).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary.")
-def translate_command(model, inputs, out, mode, tile, overlap, device, precision, batch_size, seed, quiet) -> None:
+def translate_command(model, inputs, out, mode, tile, overlap, device, precision, batch_size, seed, task,
+                      quiet) -> None:
     """Translate images with MODEL into OUT/<stem>.png.
 
     MODEL is a model dir, a run dir, a Hub id ORG/NAME[@REV] (pulled on demand) or a released id
@@ -90,13 +110,14 @@ def translate_command(model, inputs, out, mode, tile, overlap, device, precision
     paths = expand_inputs(inputs)
     translator = Translator.load(model, device=device, mode=mode, precision=precision, tile=tile, overlap=overlap,
                                  batch_size=batch_size, seed=seed)
+    read = _task_reader(task, translator.config["train_size"]["crop_size"]) if task else translator.prepare
     per_call = translator.images_per_pass
     out_dir = Path(out)
     jobs = list(zip(paths, output_names(paths)))
     with tqdm(total=len(jobs), unit="img", disable=quiet, dynamic_ncols=True) as progress:
         for first in range(0, len(jobs), per_call):
             chunk = jobs[first:first + per_call]
-            results = translator.translate_batch([translator.prepare(path) for path, _ in chunk])
+            results = translator.translate_batch([read(path) for path, _ in chunk])
             for (path, name), result in zip(chunk, results):
                 _write(result, out_dir / name)
                 progress.set_postfix_str(path.name, refresh=False)

@@ -1,0 +1,252 @@
+"""`i2i train` end to end on tiny data: the run dir, translation, exact resume, the lr schedule, bad data and
+bad options. Networks are shallow (32 px crops: a 5-level U-Net with ngf 8, a PatchGAN with ndf 8)."""
+
+import json
+import signal
+
+import pytest
+import torch
+from click.testing import CliRunner
+from PIL import Image
+from safetensors.torch import load_file
+
+from i2i.checkpoint import read_checkpoint_meta
+from i2i.cli import cli
+from i2i.trainer import PairTrainer
+from i2i_tasks.demo_data import synthesize
+
+TRAIN_PAIRS = 4
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    root = tmp_path_factory.mktemp("data")
+    synthesize(root, "train", TRAIN_PAIRS, 32)
+    synthesize(root, "val", 1, 32)
+    return root
+
+
+@pytest.fixture(scope="module", autouse=True)
+def home(tmp_path_factory):
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("I2I_HOME", str(tmp_path_factory.mktemp("home")))
+        yield
+
+
+def tiny(data) -> list[str]:
+    return ["--task", "demo", "--data", str(data), "--crop-size", "32", "--load-size", "36", "--gen-arg", "ngf=8",
+            "--disc-arg", "ndf=8", "--device", "cpu", "--log-every", "1"]
+
+
+def i2i(*args: str):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def train(data, *args: str, quiet: bool = True):
+    return i2i("train", *tiny(data), *(["--quiet"] if quiet else []), *args)
+
+
+def resume(run, *args: str):
+    return i2i("train", "--resume", run, "--device", "cpu", "--quiet", *args)
+
+
+def assert_ok(result):
+    assert result.exit_code == 0, result.output + repr(result.exception)
+
+
+def assert_one_line_error(result, *fragments: str) -> str:
+    """Exit status non-zero, no traceback, one ``Error:`` line holding every fragment; returns that line."""
+    assert result.exit_code not in (0, None), result.output
+    assert isinstance(result.exception, SystemExit), repr(result.exception)
+    assert "Traceback" not in result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("Error")]
+    assert len(errors) == 1, result.output
+    for fragment in fragments:
+        assert fragment in errors[0]
+    return errors[0]
+
+
+def records(run) -> list[dict]:
+    return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+
+
+def steps(run) -> list[dict]:
+    """The per-step loss records without the timing field."""
+    return [{k: v for k, v in r.items() if k != "img_per_s"} for r in records(run) if "loss_g" in r]
+
+
+def assert_same_state(run, other):
+    """Every tensor of the latest checkpoints is bit-identical: G, D, both Adams' moments and the RNG."""
+    ours = load_file(str(run / "checkpoints" / "latest.safetensors"))
+    theirs = load_file(str(other / "checkpoints" / "latest.safetensors"))
+    assert ours.keys() == theirs.keys()
+    assert any(k.startswith("generator.") for k in ours) and any(k.startswith("discriminator.") for k in ours)
+    assert any(k.startswith("opt_d.state.") for k in ours)
+    different = [k for k in ours if not torch.equal(ours[k], theirs[k])]
+    assert not different
+
+
+@pytest.fixture(scope="module")
+def full(data, tmp_path_factory):
+    """The uninterrupted reference: 1 epoch at the base lr, then 1 of linear decay."""
+    run = tmp_path_factory.mktemp("runs") / "full"
+    assert_ok(train(data, "--epochs", 1, "--epochs-decay", 1, "--out", run))
+    return run
+
+
+# --- 1. the run dir and translating with it ------------------------------------------------------------
+
+def test_train_writes_the_run_dir_and_the_model_translates_any_size(data, tmp_path):
+    run = tmp_path / "run"
+    result = train(data, "--epochs", 1, "--epochs-decay", 0, "--out", run, quiet=False)  # with the progress bar
+    assert_ok(result)
+    assert f"training demo: unet + patch70, loss l1+cgan, 1 epoch, {TRAIN_PAIRS} pairs" in result.output
+    assert "epoch 1/1 done, l1 " in result.output and "done: model in" in result.output
+
+    config = json.loads((run / "config.json").read_text())
+    assert config["generator_args"] == {"num_downs": 5, "ngf": 8} and config["loss"] == "l1+cgan"
+    assert config["provenance"]["i2i_version"] and config["provenance"]["plugins"]
+    logged = records(run)
+    losses = [r for r in logged if "loss_g" in r]
+    assert [r["step"] for r in losses] == list(range(1, TRAIN_PAIRS + 1))
+    assert all(r["lr"] == 2e-4 and r["img_per_s"] > 0 and {"loss_d", "loss_g_l1", "loss_g_cgan"} <= r.keys()
+               for r in losses)
+    val = [r["val"] for r in logged if "val" in r]
+    assert len(val) == 1 and set(val[0]) == {"l1", "psnr", "ssim"}
+    for name in ("samples/epoch_0001.png", "checkpoints/latest.safetensors", "checkpoints/best.safetensors",
+                 "model/model.safetensors", "model/config.json"):
+        assert (run / name).is_file(), name
+    assert read_checkpoint_meta(run / "checkpoints" / "latest.safetensors")["epoch"] == 1
+
+    Image.new("RGB", (517, 300), (90, 160, 40)).save(tmp_path / "img.png")
+    assert_ok(i2i("translate", run, tmp_path / "img.png", "-o", tmp_path / "out", "--quiet"))
+    with Image.open(tmp_path / "out" / "img.png") as image:
+        assert image.size == (517, 300)
+
+
+# --- 2. exact resume -----------------------------------------------------------------------------------
+
+def test_resume_after_an_epoch_is_bit_identical(data, full, tmp_path):
+    run = tmp_path / "split"
+    assert_ok(train(data, "--epochs", 1, "--epochs-decay", 0, "--out", run))
+    # A process that died (not by Ctrl-C) after its last checkpoint may have logged steps beyond it:
+    # resuming forgets those records, and logs the steps again as they are redone.
+    with open(run / "metrics.jsonl", "a") as handle:
+        handle.write(json.dumps({"epoch": 2, "step": TRAIN_PAIRS + 1, "lr": 1.0, "loss_g": 0.0}) + "\n")
+        handle.write('{"epoch": 2, "st')  # cut short by the crash
+    assert_ok(resume(run, "--epochs-decay", 1))
+    assert_same_state(run, full)
+    assert steps(run) == steps(full)
+
+
+def interrupt_during_step(monkeypatch, at_step: int, signals: int = 1):
+    """Send Ctrl-C (SIGINT) ``signals`` times from inside step ``at_step``: in D's forward passes, after G's
+    forward has drawn its dropout masks, so a half-done step would show in the resumed weights."""
+    real_step, calls = PairTrainer.step, []
+
+    def step(self, real_a, real_b):
+        calls.append(1)
+        if len(calls) != at_step:
+            return real_step(self, real_a, real_b)
+        sent = []
+
+        def hook(*_):
+            if len(sent) < signals:
+                sent.append(1)
+                signal.raise_signal(signal.SIGINT)
+
+        handle = self.discriminator.register_forward_hook(hook)
+        try:
+            return real_step(self, real_a, real_b)
+        finally:
+            handle.remove()
+
+    monkeypatch.setattr(PairTrainer, "step", step)
+
+
+def test_ctrl_c_mid_epoch_saves_whole_steps_and_resumes_bit_identically(data, full, tmp_path, monkeypatch):
+    run = tmp_path / "interrupted"
+    with monkeypatch.context() as patch:
+        interrupt_during_step(patch, at_step=TRAIN_PAIRS + 2)  # epoch 2, during its batch 2
+        result = train(data, "--epochs", 1, "--epochs-decay", 1, "--out", run)
+    assert_one_line_error(result, f"interrupted in epoch 2 after batch 2 of {TRAIN_PAIRS}",
+                          f"resume with `i2i train --resume {run}`")
+    meta = read_checkpoint_meta(run / "checkpoints" / "latest.safetensors")
+    assert (meta["epoch"], meta["batch_in_epoch"], meta["global_step"]) == (1, 2, TRAIN_PAIRS + 2)
+
+    assert_ok(resume(run))
+    assert_same_state(run, full)
+    assert steps(run) == steps(full)  # each step logged once, with the same losses and lr
+
+
+def test_second_ctrl_c_stops_without_saving_a_half_step(data, tmp_path, monkeypatch):
+    run = tmp_path / "stopped"
+    args = ["--loss", "l1+gan", "--epochs", 1, "--epochs-decay", 0, "--out", run]
+    with monkeypatch.context() as patch:
+        interrupt_during_step(patch, at_step=1, signals=2)
+        result = train(data, *args)
+    assert_one_line_error(result, "stopped during a step without saving")
+    assert not (run / "checkpoints" / "latest.safetensors").exists()
+    # Nothing to resume: the run says so, and starting it again in the same folder is allowed.
+    assert_one_line_error(resume(run), "has no checkpoint to resume from", f"start it again with --out {run}")
+    assert_ok(train(data, *args))
+    assert [r["step"] for r in records(run) if "loss_g" in r] == list(range(1, TRAIN_PAIRS + 1))
+
+
+# --- 5. the lr schedule as applied ---------------------------------------------------------------------
+
+def test_trainer_applies_the_lr_schedule_per_epoch(full):
+    """Constant for --epochs, then linear decay: 2e-4 * (1 - max(0, e + 1 - 1) / (1 + 1)) for e = 0, 1."""
+    lrs = {r["epoch"]: r["lr"] for r in records(full) if "lr" in r}
+    assert lrs == {1: pytest.approx(2e-4), 2: pytest.approx(1e-4)}
+    assert {r["epoch"] for r in records(full) if "val" in r} == {1, 2}
+
+
+# --- 6. undecodable data -------------------------------------------------------------------------------
+
+def test_corrupt_jpeg_is_one_line_error_or_skipped_with_a_warning(tmp_path):
+    data = tmp_path / "data"
+    synthesize(data, "train", 3, 32)
+    synthesize(data, "val", 1, 32)
+    bad = data / "train" / "0001.jpg"
+    with Image.open(data / "train" / "0001.png") as image:
+        image.save(bad, quality=90)
+    (data / "train" / "0001.png").unlink()
+    bad.write_bytes(bad.read_bytes()[: bad.stat().st_size // 2])
+    run = tmp_path / "run"
+    args = ["--loss", "l1", "--epochs", 1, "--epochs-decay", 0, "--out", run]
+
+    assert_one_line_error(train(data, *args), "cannot decode image", str(bad))
+
+    result = train(data, *args, "--skip-bad-images")
+    assert_ok(result)  # the failed start left no checkpoint: same --out
+    assert any(line.startswith("i2i: warning: skipping bad image") and str(bad) in line
+               for line in result.stderr.splitlines())
+    assert (run / "model" / "model.safetensors").is_file()
+
+
+# --- 7. bad user input ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("args, fragments", [
+    (["--gen", "unnet"], ["unknown generator 'unnet'", "did you mean 'unet'"]),
+    (["--disc", "patch71"], ["unknown discriminator 'patch71'", "did you mean"]),
+    (["--loss", "l1+cgna"], ["'cgna'", "did you mean 'cgan'"]),
+    (["--crop-size", "64", "--load-size", "36"], ["--crop-size 64 is larger than --load-size 36"]),
+    (["--loss", "l1+cgan+gan"], ["more than one adversarial term (cgan, gan)"]),
+    (["--gen-arg", "ngf"], ["expected KEY=VALUE"]),
+    (["--crop-size", "48", "--load-size", "48"], ["cannot pick a depth for crop size 48"]),
+    (["--gen-arg", "num_downs=6"], ["--crop-size 32 is not a multiple of 64"]),
+])
+def test_bad_options_are_one_line_errors(data, tmp_path, args, fragments):
+    result = train(data, "--out", tmp_path / "run", *args)
+    assert_one_line_error(result, *fragments)
+    assert not (tmp_path / "run" / "checkpoints").exists() or not any((tmp_path / "run" / "checkpoints").iterdir())
+
+
+def test_bad_resumes_and_outs_are_one_line_errors(data, full, tmp_path):
+    assert_one_line_error(resume(tmp_path), f"{tmp_path} is not an i2i run directory")
+    assert_one_line_error(resume(full, "--gen", "encdec", "--seed", "1"), "cannot change --gen, --seed when resuming")
+    assert_one_line_error(resume(full), "has finished its 2 epochs", "larger --epochs")
+    assert_one_line_error(train(data, "--out", full), f"{full} already holds a run", f"--resume {full}")
+    (tmp_path / "config.json").write_text("{not json")
+    assert_one_line_error(resume(tmp_path), "cannot read")
