@@ -232,3 +232,22 @@ def test_prepare_kaist_lays_out_thermal_pairs(tmp_path, monkeypatch):
     assert item["a"].shape == (1, 32, 32) and item["b"].shape == (3, 32, 32)
     assert (to_uint8(item["a"]).int() - 120).abs().max() <= 3  # A: the thermal frame, grey
     assert (to_uint8(item["b"]).int() - torch.tensor([120, 200, 30]).view(3, 1, 1)).abs().max() <= 3  # B: visible
+
+
+def test_translate_with_a_tasks_preprocessing(tmp_path):
+    from test_modeldir import save, tiny_unet
+
+    generator, args = tiny_unet()
+    save(tmp_path / "model", generator, "unet", args, inference_mode="eval")
+    sketch = Image.new("RGB", (90, 70), "white")
+    ImageDraw.Draw(sketch).ellipse((20, 15, 70, 55), outline="black", width=6)
+    sketch.save(tmp_path / "sketch.png")
+    runner = CliRunner()
+    result = runner.invoke(cli, ["translate", str(tmp_path / "model"), str(tmp_path / "sketch.png"),
+                                 "-o", str(tmp_path / "out"), "--task", "sketch2photo", "-q"])
+    assert result.exit_code == 0, result.output
+    with Image.open(tmp_path / "out" / "sketch.png") as out:
+        assert out.size == (32, 32)  # resized to the model's crop size before the edges are made
+    refused = runner.invoke(cli, ["translate", str(tmp_path / "model"), str(tmp_path / "sketch.png"),
+                                  "-o", str(tmp_path / "out"), "--task", "facades", "-q"])
+    assert refused.exit_code != 0 and "has no input preprocessing" in refused.output

@@ -59,8 +59,8 @@ def _write(image, path: Path) -> None:
         raise DataError(f"cannot write {path}: {exc.strerror or exc}") from exc
 
 
-def _task_reader(task_name: str, crop_size: int):
-    """Read an image, resize it to the model's crop size and apply the task's ``preprocess``."""
+def _task_reader(task_name: str, crop_size: int, prepare):
+    """Read an image, resize it to the model's crop size, apply the task's ``preprocess``, then ``prepare``."""
     from torchvision.transforms.v2 import functional as F
 
     from i2i.images import read_image
@@ -71,7 +71,7 @@ def _task_reader(task_name: str, crop_size: int):
     if not task.preprocess:
         raise ConfigError(f"task {task_name!r} has no input preprocessing; drop --task")
     preprocess = import_target(task.preprocess)
-    return lambda path: preprocess(F.resize(read_image(path), [crop_size, crop_size], antialias=True))
+    return lambda path: prepare(preprocess(F.resize(read_image(path), [crop_size, crop_size], antialias=True)))
 
 
 @click.command("translate")
@@ -110,7 +110,9 @@ def translate_command(model, inputs, out, mode, tile, overlap, device, precision
     paths = expand_inputs(inputs)
     translator = Translator.load(model, device=device, mode=mode, precision=precision, tile=tile, overlap=overlap,
                                  batch_size=batch_size, seed=seed)
-    read = _task_reader(task, translator.config["train_size"]["crop_size"]) if task else translator.prepare
+    read = translator.prepare
+    if task:
+        read = _task_reader(task, translator.config["train_size"]["crop_size"], translator.prepare)
     per_call = translator.images_per_pass
     out_dir = Path(out)
     jobs = list(zip(paths, output_names(paths)))
