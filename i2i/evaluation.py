@@ -1,59 +1,162 @@
-"""Translate a data split with a model and score it: images, metrics.json and an HTML page."""
+"""Score a data split's outputs: images, metrics.json, summary.md, plots and an HTML page.
+
+Outputs come from translating the split with a model (:func:`translated`) or from a folder of images
+made earlier, matched to the split's pairs by name (:func:`read_outputs`).
+"""
 
 from __future__ import annotations
 
 import html
 import json
+import re
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterable, Iterator
 
 import torch
+from torchvision.transforms.v2 import functional as F
 
 from i2i.atomic import atomic_write_text
-from i2i.images import write_image
+from i2i.errors import DataError
+from i2i.eval_report import report_html, summary_markdown
+from i2i.images import list_images, match_channels, read_image, to_signed_unit, write_image
+from i2i.metric_set import MetricSet
+from i2i.pairs import PairDataset
 from i2i.validation import displayable
+
+OUTPUT_SUFFIXES = ("_fake_B", "_output")
+"""Name endings of output images that :func:`read_outputs` strips: the PyTorch port's results pages
+(``<stem>_fake_B.png``) and ``i2i test``/``i2i eval``'s ``images/<index>_<stem>_output.png``."""
 
 _PAGE = """<!doctype html>
 <html><head><meta charset="utf-8"><title>{title}</title>
-<style>body{{font-family:sans-serif}} td{{padding:4px;text-align:center}} img{{max-width:256px}}</style>
-</head><body><h1>{title}</h1><p>{summary}</p>
+<style>body{{font-family:sans-serif}} td,th{{padding:4px;text-align:center}} img{{max-width:256px}}
+img.plot{{max-width:100%}} table.metrics th{{text-align:left}}</style>
+</head><body><h1>{title}</h1>{report}
 <table><tr><th>name</th><th>input</th><th>output</th><th>target</th></tr>
 {rows}
 </table></body></html>
 """
 
 
-def write_page(path: Path, title: str, scores: dict[str, float], names: list[str]) -> Path:
-    """An HTML page with one row per image: input | output | target (from ``images/``)."""
-    summary = ", ".join(f"{html.escape(k)}: {v:.4g}" for k, v in scores.items())
+@dataclass
+class EvalItem:
+    """One pair to score: its name, the generator input, the output and the target, (C, H, W) in [-1, 1]."""
+
+    name: str
+    source: torch.Tensor
+    output: torch.Tensor
+    target: torch.Tensor
+
+
+def pick_split(root: Path, split: str | None) -> str:
+    """``split``, else ``test`` where the data has that folder, else ``val`` (Cityscapes has no test labels)."""
+    return split or ("test" if (Path(root) / "test").is_dir() else "val")
+
+
+def split_dataset(task, root: Path, split: str, *, direction: str, in_channels: int, out_channels: int,
+                  size: int) -> PairDataset:
+    """A split of ``task``'s data for evaluation: each image resized to ``size`` (the model's crop), no jitter."""
+    return PairDataset(root, split, layout=task.layout, direction=direction, in_channels=in_channels,
+                       out_channels=out_channels, load_size=size, crop_size=size, train=False,
+                       pair_maker=task.pair_maker)
+
+
+def _item_name(index: int, path: str) -> str:
+    return f"{index:05d}_{Path(path).stem}"
+
+
+def translated(translate: Callable[[torch.Tensor], torch.Tensor], dataset) -> Iterator[EvalItem]:
+    """The pairs of ``dataset`` with ``translate(input)`` as the output."""
+    for index in range(len(dataset)):
+        item = dataset[index]
+        yield EvalItem(_item_name(index, item["path"]), item["a"], translate(item["a"]), item["b"])
+
+
+def _output_keys(stem: str) -> set[str]:
+    """The pair stems an output file named ``stem`` may stand for."""
+    keys = {stem}
+    for suffix in OUTPUT_SUFFIXES:
+        if stem.endswith(suffix):
+            base = stem[: -len(suffix)]
+            keys.add(base)
+            if re.fullmatch(r"\d{5}_.+", base):
+                keys.add(base[6:])
+    return keys
+
+
+def read_outputs(folder: Path | str, dataset) -> Iterator[EvalItem]:
+    """The pairs of ``dataset`` with outputs read from ``folder``, matched by the pair's file stem.
+
+    An output named ``<stem>.*``, ``<stem>_fake_B.*`` or ``<index>_<stem>_output.*`` belongs to the
+    pair ``<stem>``; it is resized (bilinear, antialiased) to the target's size when they differ.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DataError(f"--outputs {folder} is not a folder")
+    found: dict[str, list[Path]] = {}
+    for path in list_images(folder):
+        for key in _output_keys(path.stem):
+            found.setdefault(key, []).append(path)
+    stems = [Path(path[0]).stem for path in dataset.items]
+    missing = [stem for stem in stems if stem not in found]
+    if missing:
+        raise DataError(f"{len(missing)} of {len(stems)} pairs have no output in {folder} "
+                        f"(e.g. {', '.join(missing[:3])}); name outputs after the pairs' files")
+    for index, stem in enumerate(stems):
+        if len(found[stem]) > 1:
+            raise DataError(f"several outputs in {folder} match pair {stem!r}: "
+                            f"{', '.join(p.name for p in found[stem][:3])}")
+        item = dataset[index]
+        output = match_channels(to_signed_unit(read_image(found[stem][0])), item["b"].shape[0])
+        if output.shape[-2:] != item["b"].shape[-2:]:
+            output = F.resize(output, list(item["b"].shape[-2:]), antialias=True).clamp(-1, 1)
+        yield EvalItem(_item_name(index, item["path"]), item["a"], output, item["b"])
+
+
+def write_page(path: Path, record: dict[str, Any], names: list[str]) -> Path:
+    """An HTML page: the metric table, skipped metrics, plots, then one row per image (input | output | target)."""
     rows = "\n".join(
         "<tr><td>{0}</td>{1}</tr>".format(
             html.escape(name),
             "".join(f'<td><img src="images/{html.escape(name)}_{kind}.png"></td>'
                     for kind in ("input", "output", "target")))
         for name in names)
-    return atomic_write_text(path, _PAGE.format(title=html.escape(title), summary=summary, rows=rows))
+    page = _PAGE.format(title=html.escape(record["title"]), report=report_html(record), rows=rows)
+    return atomic_write_text(path, page)
 
 
-def evaluate_split(translate: Callable[[torch.Tensor], torch.Tensor], dataset, metrics: dict[str, Any],
+def evaluate_items(items: Iterable[EvalItem], metrics: MetricSet, out: Path, title: str,
+                   progress: Callable[[int], None] = lambda n: None) -> dict[str, Any]:
+    """Score ``items``; write ``images/``, metrics.json, summary.md, the plots and index.html into ``out``."""
+    out = Path(out)
+    names: list[str] = []
+    for item in items:
+        metrics.update(item.source[None], item.output[None], item.target[None])
+        for kind, image in (("input", item.source), ("output", item.output), ("target", item.target)):
+            write_image(displayable(image), out / "images" / f"{item.name}_{kind}.png")
+        names.append(item.name)
+        progress(1)
+    record: dict[str, Any] = {"title": title, "count": len(names), "metrics": metrics.scores()}
+    reference = metrics.reference()
+    if reference:
+        record["reference"] = reference
+    plots = metrics.draw(out)
+    if metrics.skipped:
+        record["skipped"] = metrics.skipped
+    if plots:
+        record["plots"] = {name: plot.name for name, plot in plots.items()}
+    atomic_write_text(out / "metrics.json", json.dumps(record, indent=2) + "\n")
+    atomic_write_text(out / "summary.md", summary_markdown(record))
+    write_page(out / "index.html", record, names)
+    return record
+
+
+def evaluate_split(translate: Callable[[torch.Tensor], torch.Tensor], dataset, metrics: MetricSet | dict[str, Any],
                    out: Path, title: str, progress: Callable[[int], None] = lambda n: None) -> dict[str, Any]:
-    """Translate every pair of ``dataset``, update ``metrics``, write images, metrics.json and index.html.
+    """Translate every pair of ``dataset`` and score it (see :func:`evaluate_items`).
 
     ``translate`` maps a (C, H, W) input in [-1, 1] to the output; metrics see (1, C, H, W) batches.
     """
-    names: list[str] = []
-    for index in range(len(dataset)):
-        item = dataset[index]
-        output = translate(item["a"])
-        for metric in metrics.values():
-            metric.update(output[None], item["b"][None])
-        name = f"{index:05d}_{Path(item['path']).stem}"
-        for kind, image in (("input", item["a"]), ("output", output), ("target", item["b"])):
-            write_image(displayable(image), out / "images" / f"{name}_{kind}.png")
-        names.append(name)
-        progress(1)
-    scores = {name: float(metric.compute()) for name, metric in metrics.items()}
-    record = {"title": title, "count": len(names), "metrics": scores}
-    atomic_write_text(out / "metrics.json", json.dumps(record, indent=2) + "\n")
-    write_page(out / "index.html", title, scores, names)
-    return record
+    metric_set = metrics if isinstance(metrics, MetricSet) else MetricSet(metrics)
+    return evaluate_items(translated(translate, dataset), metric_set, out, title, progress)

@@ -8,6 +8,7 @@ Sequential indexed as in the authors' PyTorch port, so the port's state dicts lo
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from i2i.components import Discriminator
@@ -16,7 +17,13 @@ from i2i_plugins.layers import check_norm, conv_bias, init_paper_weights, meta_b
 
 
 class LogitMapDiscriminator(Discriminator):
-    """Shared constructor, forward and facts; subclasses define ``layers`` and ``receptive_field``."""
+    """Shared constructor, forward and facts; subclasses define ``layers`` and ``receptive_field``.
+
+    Inputs smaller than ``min_size`` (the smallest size whose deepest feature map still holds more than one
+    value per channel, as batch norm needs) are zero-padded to it; larger inputs are untouched.
+    """
+
+    min_size = 1
 
     def __init__(self, in_channels: int = 3, out_channels: int = 3, conditional: bool = True, ndf: int = 64,
                  norm: str = "batch") -> None:
@@ -34,6 +41,9 @@ class LogitMapDiscriminator(Discriminator):
             kind = "conditional: input + output" if self.conditional else "unconditional: output only"
             raise ConfigError(f"{type(self).__name__} expects {self.input_channels} channels ({kind}), "
                               f"got {x.shape[1]}")
+        short_h, short_w = max(0, self.min_size - x.shape[-2]), max(0, self.min_size - x.shape[-1])
+        if short_h or short_w:  # too small for the deepest layers: judge it centred on a zero (grey) canvas
+            x = F.pad(x, (short_w // 2, short_w - short_w // 2, short_h // 2, short_h - short_h // 2))
         return self.model(x)
 
     @classmethod
@@ -65,6 +75,10 @@ class NLayerDiscriminator(LogitMapDiscriminator):
     doubling the width up to 8*ndf, then a stride-1 conv to one logit channel."""
 
     n_layers: int
+
+    @property
+    def min_size(self) -> int:
+        return 3 * 2 ** self.n_layers
 
     def layers(self, channels: int, ndf: int, norm: str) -> list[nn.Module]:
         bias = conv_bias(norm)

@@ -10,6 +10,7 @@ from torch import nn
 
 from i2i.components import restore_training_mode, set_inference_mode
 from i2i.errors import ConfigError
+from i2i.plugins import get_registry
 from i2i_plugins.layers import meta_build, parameter_count
 from i2i_plugins.patchgan import (Image286Discriminator, Patch16Discriminator, Patch70Discriminator,
                                   PixelDiscriminator)
@@ -287,3 +288,12 @@ def test_inference_mode_switches_dropout_and_batch_statistics_in_place():
     assert torch.equal(run(1), paper)  # paper mode ignores them: batch statistics
     restore_training_mode(net)
     assert torch.equal(run(1), paper)  # and equals training behaviour
+
+
+@pytest.mark.parametrize("name, size", [("image286", 32), ("image286", 64), ("patch70", 16), ("patch16", 4)])
+def test_small_inputs_are_padded_so_every_discriminator_runs(name, size):
+    disc = get_registry().resolve("discriminators", name)(ndf=8)
+    logits = disc(torch.randn(1, 6, size, size))
+    assert logits.dim() == 4 and logits.shape[-1] >= 1
+    big = torch.randn(1, 6, 3 * 2 ** disc.n_layers, 3 * 2 ** disc.n_layers)
+    assert torch.equal(disc.eval()(big), disc.model(big))  # inputs at the minimum are untouched

@@ -1,0 +1,113 @@
+"""`i2i eval [MODEL] --task T`: score a split's outputs with the task's metrics; report, page and plots."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from i2i.cli.options import ComponentName, parse_key_values
+from i2i.errors import ConfigError
+
+
+def parse_metric_args(pairs: tuple[str, ...]) -> dict[str, dict]:
+    """``("fid.weights=w.pth",)`` → ``{"fid": {"weights": "w.pth"}}``."""
+    grouped: dict[str, list[str]] = {}
+    for pair in pairs:
+        metric, dot, rest = pair.partition(".")
+        if not dot or not metric or "=" not in rest:
+            raise click.BadParameter(f"expected METRIC.KEY=VALUE, got {pair!r}", param_hint="--metric-arg")
+        grouped.setdefault(metric, []).append(rest)
+    return {metric: parse_key_values(tuple(items), "--metric-arg") for metric, items in grouped.items()}
+
+
+def metric_names(metrics: str | None, task) -> list[str]:
+    return [m.strip() for m in metrics.split(",") if m.strip()] if metrics else list(task.metrics)
+
+
+metric_options = [
+    click.option("--metrics", help="Comma-separated registered metrics (`i2i list metrics`) [the task's preset]."),
+    click.option("--metric-arg", "metric_args", multiple=True, metavar="METRIC.KEY=VALUE",
+                 help="Argument for one metric, e.g. fid.weights=pt_inception.pth or fcn_score.segmenter=MODEL."),
+]
+
+
+def with_metric_options(command):
+    for option in reversed(metric_options):
+        command = option(command)
+    return command
+
+
+@click.command("eval")
+@click.argument("model", required=False)
+@click.option("--task", type=ComponentName("tasks"), help="Task whose data and metrics to use [the model's task].")
+@click.option("--data", type=click.Path(file_okay=False), help="Folder with the task's splits [the task's cache].")
+@click.option("--split", help="Split to score [test, or val where there is no test split].")
+@with_metric_options
+@click.option("--outputs", type=click.Path(exists=True, file_okay=False),
+              help="Score these existing outputs (named after the pairs' files) instead of translating.")
+@click.option("--size", type=int, help="Without MODEL: the size pairs are resized to [the task's crop size].")
+@click.option("-o", "--out", type=click.Path(file_okay=False),
+              help="Report folder [RUN/eval-<split>, MODEL-eval-<split>, or OUTPUTS-eval-<split>].")
+@click.option("--mode", type=click.Choice(["paper", "eval"]), help="Inference mode [the model's].")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps.")
+@click.option("--precision", type=click.Choice(["fp32", "bf16", "fp16"]), default="fp32", show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed for paper mode's dropout.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+def eval_command(model, task, data, split, metrics, metric_args, outputs, size, out, mode, device, precision, seed,
+                 quiet) -> None:
+    """Score MODEL's outputs on a split (or existing --outputs) with the paper's metrics.
+
+    Writes metrics.json, summary.md, index.html (metric table, plots, input | output | target rows)
+    and images/. Metrics that need weights you have not supplied (fid, kid, fcn_score) are reported
+    as skipped with the reason. Examples: `i2i eval runs/facades-... --split val`,
+    `i2i eval --task cityscapes --outputs results/images --metrics fcn_score --metric-arg fcn_score.weights=fcn.pth`.
+    """
+    from tqdm import tqdm
+
+    from i2i.evaluation import evaluate_items, pick_split, read_outputs, split_dataset, translated
+    from i2i.metric_set import MetricSet
+    from i2i.modeldir import load_config
+    from i2i.plugins import get_registry
+    from i2i.task_data import task_data_root
+
+    if model is None and outputs is None:
+        raise ConfigError("give a MODEL to translate with, or --outputs with existing outputs")
+    if model is not None and size is not None:
+        raise ConfigError("--size is for --outputs without a MODEL; with a MODEL pairs take its crop size")
+    registry = get_registry()
+    config = load_config(model) if model else None
+    task_name = task or (config or {}).get("task")
+    if task_name is None:
+        raise ConfigError("no task: pass --task to say how the data is laid out and which metrics to use")
+    task_spec = registry.resolve("tasks", task_name)
+    root = task_data_root(task_spec, data)
+    split = pick_split(root, split)
+    if config:
+        shape = dict(direction=config["direction"], in_channels=config["in_channels"],
+                     out_channels=config["out_channels"], size=config["train_size"]["crop_size"])
+    else:
+        shape = dict(direction=task_spec.direction, in_channels=task_spec.in_channels,
+                     out_channels=task_spec.out_channels, size=size or task_spec.recipe.crop_size)
+    dataset = split_dataset(task_spec, root, split, **shape)
+    metric_set = MetricSet.build(registry, metric_names(metrics, task_spec), parse_metric_args(metric_args))
+    if outputs:
+        items, source = read_outputs(outputs, dataset), outputs
+    else:
+        from i2i.translator import Translator
+
+        translator = Translator.load(model, device=device, mode=mode, precision=precision, seed=seed)
+        items, source = translated(translator.translate, dataset), f"{model} ({translator.mode} mode)"
+    out_dir = Path(out) if out else default_out(Path(model) if model and not outputs else Path(outputs), split)
+    with tqdm(total=len(dataset), unit="img", disable=quiet, dynamic_ncols=True) as bar:
+        record = evaluate_items(items, metric_set, out_dir, f"{task_name} {split}: {source}", bar.update)
+    summary = ", ".join(f"{k} {v:.4g}" for k, v in record["metrics"].items()) or "no metric could run"
+    click.echo(f"{record['count']} pairs: {summary}; see {out_dir / 'index.html'}")
+    for name, reason in record.get("skipped", {}).items():
+        click.echo(f"skipped {name}: {reason}", err=True)
+
+
+def default_out(path: Path, split: str) -> Path:
+    """``RUN/eval-<split>`` for a run dir, else ``<path>-eval-<split>`` beside a model dir or outputs folder."""
+    is_run = (path / "model" / "config.json").is_file()
+    return path / f"eval-{split}" if is_run else path.with_name(f"{path.name}-eval-{split}")
