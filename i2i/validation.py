@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import torch
@@ -9,7 +10,9 @@ from torchvision.utils import make_grid
 
 from i2i.components import restore_training_mode, set_inference_mode
 from i2i.device import autocast
+from i2i.errors import ConfigError
 from i2i.images import match_channels, write_image
+from i2i.metric_set import MetricSet
 from i2i.train_config import TrainConfig
 
 _VAL_SEED = 1234
@@ -19,8 +22,13 @@ class Validator:
     """Runs G in the configured inference mode without disturbing the training RNG stream."""
 
     def __init__(self, config: TrainConfig, registry, device: torch.device, precision: str) -> None:
-        self.config, self.device, self.precision = config, device, precision
+        self.config, self.device, self.precision, self.registry = config, device, precision, registry
         self.metrics = {name: registry.get("metrics", name) for name in config.val_metrics}
+        skipped = MetricSet.build(registry, config.val_metrics).skipped
+        if config.best_metric in skipped:
+            raise ConfigError(f"--best-metric {config.best_metric!r} cannot run: {skipped[config.best_metric]}")
+        for name, reason in skipped.items():
+            print(f"i2i: warning: validation skips metric {name!r}: {reason}", file=sys.stderr, flush=True)
 
     def _translate(self, generator: torch.nn.Module, a: torch.Tensor) -> torch.Tensor:
         with autocast(self.device, self.precision):
@@ -28,7 +36,7 @@ class Validator:
 
     @torch.no_grad()
     def evaluate(self, generator: torch.nn.Module, dataset) -> dict[str, float]:
-        metrics = {name: entry.resolve()() for name, entry in self.metrics.items()}
+        metrics = MetricSet.build(self.registry, self.config.val_metrics)
         set_inference_mode(generator, self.config.inference_mode)
         try:
             with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
@@ -36,11 +44,10 @@ class Validator:
                 for index in range(len(dataset)):
                     item = dataset[index]
                     output = self._translate(generator, item["a"][None])
-                    for metric in metrics.values():
-                        metric.update(output.cpu(), item["b"][None])
+                    metrics.update(item["a"][None], output.cpu(), item["b"][None])
         finally:
             restore_training_mode(generator)
-        return {name: float(metric.compute()) for name, metric in metrics.items()}
+        return {name: float(metric.compute()) for name, metric in metrics.active.items()}
 
     def improved(self, scores: dict[str, float], best: float | None) -> bool:
         score = scores.get(self.config.best_metric)

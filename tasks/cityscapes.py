@@ -24,6 +24,7 @@ CITYSCAPES = Task(
     recipe=paper_recipe(200, 1),
     sources=archive_sources("cityscapes", 99, note=_LICENCE),
     splits=("train", "val"),
+    metrics=("l1", "psnr", "ssim", "fcn_score", "lab_hist"),
     prepare="i2i_tasks.cityscapes_prepare:build_cityscapes",
 )
 
@@ -35,7 +36,7 @@ PHOTO2LABELS = replace(
         f"own direction, AtoB. Same data and recipe as `cityscapes`. {_LICENCE}"
     ),
     direction="AtoB",
-    metrics=("l1", "mse", "psnr"),
+    metrics=("l1", "mse", "psnr", "label_score"),
 )
 
 

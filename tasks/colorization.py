@@ -20,6 +20,7 @@ COLORIZATION = Task(
     out_channels=3,
     recipe=paper_recipe(6, 4, load_size=256, crop_size=256),
     pair_maker="i2i_tasks.pair_makers:grey_pair",
+    metrics=("l1", "psnr", "ssim", "lab_hist", "colorfulness"),
 )
 
 
