@@ -9,9 +9,9 @@ Layout = Literal["aligned", "folders", "photos"]
 Direction = Literal["AtoB", "BtoA"]
 
 
-@dataclass(frozen=True)
+@dataclass
 class Recipe:
-    """The paper's training recipe for a task; CLI flags override any field."""
+    """The paper's training recipe for a task; CLI flags override any field (see ``TrainConfig``)."""
 
     epochs: int = 100
     epochs_decay: int = 100

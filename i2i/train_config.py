@@ -6,33 +6,26 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from i2i.errors import ConfigError
-from i2i.task import Task
+from i2i.task import Recipe, Task
 
 
 @dataclass
-class TrainConfig:
-    """Everything that determines a run's maths; saved as the run's config.json."""
+class TrainConfig(Recipe):
+    """Everything that determines a run's maths; saved as the run's config.json.
 
-    task: str
+    The recipe fields (epochs, sizes, optimiser, lambda_L1) come from :class:`i2i.task.Recipe`.
+    """
+
+    task: str = "demo"
     data: str | None = None
     generator: str = "unet"
     generator_args: dict[str, Any] = field(default_factory=dict)
     discriminator: str = "patch70"
     discriminator_args: dict[str, Any] = field(default_factory=dict)
     loss: str = "l1+cgan"
-    lambda_l1: float = 100.0
     in_channels: int = 3
     out_channels: int = 3
     direction: str = "AtoB"
-    epochs: int = 100
-    epochs_decay: int = 100
-    batch_size: int = 1
-    load_size: int = 286
-    crop_size: int = 256
-    flip: bool = True
-    lr: float = 2e-4
-    beta1: float = 0.5
-    beta2: float = 0.999
     seed: int = 0
     val_every: int = 1
     val_metrics: list[str] = field(default_factory=lambda: ["l1", "psnr", "ssim"])
@@ -46,7 +39,6 @@ class TrainConfig:
     @classmethod
     def from_task(cls, task: Task, **overrides: Any) -> "TrainConfig":
         """The task's recipe and defaults, then every override that is not None."""
-        recipe = asdict(task.recipe)
         base = {
             "task": task.name,
             "generator": task.generator,
@@ -56,7 +48,7 @@ class TrainConfig:
             "out_channels": task.out_channels,
             "direction": task.direction,
             "val_metrics": list(task.metrics),
-            **{k: v for k, v in recipe.items() if k in {f.name for f in fields(cls)}},
+            **asdict(task.recipe),
         }
         base.update({k: v for k, v in overrides.items() if v is not None})
         if base["direction"] != task.direction:  # the task's channels are given for its own direction
