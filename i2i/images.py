@@ -11,7 +11,7 @@ from torchvision.io import ImageReadMode, decode_image, encode_jpeg, encode_png
 
 from i2i.errors import DataError
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp")  # what torchvision.io decodes
 ARRAY_SUFFIX = ".npy"
 _ARRAY_DTYPES = (np.uint8, np.uint16, np.float32)
 _LUMA = (0.299, 0.587, 0.114)

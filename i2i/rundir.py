@@ -11,6 +11,17 @@ from i2i.atomic import atomic_write_text
 from i2i.errors import DataError
 
 
+def trained_data(model: Path | str) -> str | None:
+    """The ``--data`` folder a run dir was trained on; None for model dirs, Hub ids and cache-data runs."""
+    run = RunDir(model)
+    if not (run.model / "config.json").is_file() or not run.config_path.is_file():
+        return None
+    try:
+        return run.read_config().get("data")
+    except DataError:
+        return None
+
+
 class RunDir:
     """Paths and small writers for one training run.
 
@@ -47,6 +58,8 @@ class RunDir:
     def read_config(self) -> dict[str, Any]:
         if not self.config_path.is_file():
             raise DataError(f"{self.path} is not an i2i run directory (no config.json)")
+        if (self.path / "model.safetensors").is_file():
+            raise DataError(f"{self.path} is an exported model dir, not a run; resume the run dir that holds it")
         try:
             return json.loads(self.config_path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:

@@ -81,6 +81,11 @@ class TrainConfig(Recipe):
         for name in ("batch_size", "crop_size", "log_every", "in_channels", "out_channels"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"--{name.replace('_', '-')} must be >= 1")
+        for name in ("lr", "lambda_l1"):
+            if getattr(self, name) < 0 or (name == "lr" and self.lr == 0):
+                raise ConfigError(f"--{name.replace('_', '-')} must be {'> 0' if name == 'lr' else '>= 0'}")
+        if not (0 <= self.beta1 < 1 and 0 <= self.beta2 < 1):
+            raise ConfigError("Adam's betas must lie in [0, 1)")
         if self.epochs < 0 or self.epochs + self.epochs_decay < 1:
             raise ConfigError("train for at least one epoch (--epochs + --epochs-decay >= 1)")
         if self.best_metric not in self.val_metrics:

@@ -43,7 +43,8 @@ def build_networks(config: TrainConfig, objective: Objective, registry) -> tuple
                 raise
             no_defaults = exc
     config.generator_args = {**defaults, **config.generator_args}
-    generator = gen_cls(in_channels=config.in_channels, out_channels=config.out_channels, **config.generator_args)
+    generator = _build(gen_cls, "generator", config.generator, config.generator_args,
+                       in_channels=config.in_channels, out_channels=config.out_channels)
     multiple = getattr(generator, "size_multiple", 1)
     if config.crop_size % multiple:
         raise no_defaults or ConfigError(
@@ -53,9 +54,20 @@ def build_networks(config: TrainConfig, objective: Objective, registry) -> tuple
     if adversarial is None:
         return generator, None
     disc_cls = registry.resolve("discriminators", config.discriminator)
-    discriminator = disc_cls(in_channels=config.in_channels, out_channels=config.out_channels,
-                             conditional=adversarial.conditional, **config.discriminator_args)
+    discriminator = _build(disc_cls, "discriminator", config.discriminator, config.discriminator_args,
+                           in_channels=config.in_channels, out_channels=config.out_channels,
+                           conditional=adversarial.conditional)
     return generator, discriminator
+
+
+def _build(factory, kind: str, name: str, args: dict, **fixed):
+    """``factory(**fixed, **args)``; arguments it rejects are the user's mistake: one clear line."""
+    try:
+        return factory(**fixed, **args)
+    except (TypeError, ValueError) as exc:
+        flag = "--gen-arg" if kind == "generator" else "--disc-arg"
+        raise ConfigError(f"{kind} {name!r} rejects the arguments {args} ({flag}): {exc}; "
+                          f"`i2i info {name}` lists its options") from exc
 
 
 class TrainingRun:
@@ -177,7 +189,7 @@ class TrainingRun:
         loader.set_epoch(self.epoch, start_batch=self.batch_in_epoch)
         if len(loader) + self.batch_in_epoch == 0:
             raise DataError(f"the train split has fewer images than --batch-size {c.batch_size}")
-        bar = tqdm(total=len(loader) + self.batch_in_epoch, initial=self.batch_in_epoch, disable=self.quiet,
+        bar = tqdm(total=len(loader) + self.batch_in_epoch, initial=self.batch_in_epoch, disable=True if self.quiet else None,
                    desc=f"epoch {self.epoch + 1}/{c.total_epochs}", unit="it", dynamic_ncols=True, leave=False)
         throughput, last_save = Throughput(), time.monotonic()
         with bar:

@@ -10,6 +10,7 @@ from click.testing import CliRunner
 from PIL import Image
 from safetensors.torch import load_file
 
+from i2i.atomic import _umask
 from i2i.checkpoint import read_checkpoint_meta
 from i2i.cli import cli
 from i2i.trainer import PairTrainer
@@ -236,6 +237,10 @@ def test_corrupt_jpeg_is_one_line_error_or_skipped_with_a_warning(tmp_path):
     (["--gen-arg", "ngf"], ["expected KEY=VALUE"]),
     (["--crop-size", "48", "--load-size", "48"], ["cannot pick a depth for crop size 48"]),
     (["--gen-arg", "num_downs=6"], ["--crop-size 32 is not a multiple of 64"]),
+    (["--gen-arg", "ngff=8"], ["generator 'unet' rejects the arguments", "ngff", "i2i info unet"]),
+    (["--disc-arg", "ndff=8"], ["discriminator 'patch70' rejects the arguments", "ndff"]),
+    (["--lr", "-1"], ["--lr must be > 0"]),
+    (["--lambda-l1", "-5"], ["--lambda-l1 must be >= 0"]),
 ])
 def test_bad_options_are_one_line_errors(data, tmp_path, args, fragments):
     result = train(data, "--out", tmp_path / "run", *args)
@@ -246,7 +251,20 @@ def test_bad_options_are_one_line_errors(data, tmp_path, args, fragments):
 def test_bad_resumes_and_outs_are_one_line_errors(data, full, tmp_path):
     assert_one_line_error(resume(tmp_path), f"{tmp_path} is not an i2i run directory")
     assert_one_line_error(resume(full, "--gen", "encdec", "--seed", "1"), "cannot change --gen, --seed when resuming")
-    assert_one_line_error(resume(full), "has finished its 2 epochs", "larger --epochs")
+    assert_one_line_error(resume(full), "has trained all 2 epochs", "above 2")
     assert_one_line_error(train(data, "--out", full), f"{full} already holds a run", f"--resume {full}")
+    assert_one_line_error(resume(full / "model"), "is an exported model dir, not a run")
     (tmp_path / "config.json").write_text("{not json")
     assert_one_line_error(resume(tmp_path), "cannot read")
+
+
+def test_relative_data_resumes_from_anywhere_and_files_follow_the_umask(data, tmp_path, monkeypatch):
+    monkeypatch.chdir(data.parent)
+    assert_ok(train(data.name, "--epochs", 1, "--epochs-decay", 0, "--out", tmp_path / "rel"))
+    monkeypatch.chdir(tmp_path)
+    assert_ok(resume(tmp_path / "rel", "--epochs", 2))
+    for path in (tmp_path / "rel" / "model" / "model.safetensors", tmp_path / "rel" / "checkpoints" / "latest.safetensors"):
+        assert path.stat().st_mode & 0o777 == 0o666 & ~_umask()
+    tested = i2i("test", tmp_path / "rel", "--split", "val", "-q")  # on the run's own data, not the cache
+    assert_ok(tested)
+    assert f"1 pair(s) of {data / 'val'}" in tested.output

@@ -41,7 +41,7 @@ def with_metric_options(command):
 @click.command("eval")
 @click.argument("model", required=False)
 @click.option("--task", type=ComponentName("tasks"), help="Task whose data and metrics to use [the model's task].")
-@click.option("--data", type=click.Path(file_okay=False), help="Folder with the task's splits [the task's cache].")
+@click.option("--data", type=click.Path(file_okay=False), help="Folder with the task's splits [a run's own --data, else the task's cache].")
 @click.option("--split", help="Split to score [test, or val where there is no test split].")
 @with_metric_options
 @click.option("--outputs", type=click.Path(exists=True, file_okay=False),
@@ -69,6 +69,7 @@ def eval_command(model, task, data, split, metrics, metric_args, outputs, size, 
     from i2i.metric_set import MetricSet
     from i2i.modeldir import load_config
     from i2i.plugins import get_registry
+    from i2i.rundir import trained_data
     from i2i.task_data import task_data_root
 
     if model is None and outputs is None:
@@ -81,7 +82,7 @@ def eval_command(model, task, data, split, metrics, metric_args, outputs, size, 
     if task_name is None:
         raise ConfigError("no task: pass --task to say how the data is laid out and which metrics to use")
     task_spec = registry.resolve("tasks", task_name)
-    root = task_data_root(task_spec, data)
+    root = task_data_root(task_spec, data or (trained_data(model) if model else None))
     split = pick_split(root, split)
     if config:
         shape = dict(direction=config["direction"], in_channels=config["in_channels"],
@@ -99,7 +100,7 @@ def eval_command(model, task, data, split, metrics, metric_args, outputs, size, 
         translator = Translator.load(model, device=device, mode=mode, precision=precision, seed=seed)
         items, source = translated(translator.translate, dataset), f"{model} ({translator.mode} mode)"
     out_dir = Path(out) if out else default_out(Path(model) if model and not outputs else Path(outputs), split)
-    with tqdm(total=len(dataset), unit="img", disable=quiet, dynamic_ncols=True) as bar:
+    with tqdm(total=len(dataset), unit="img", disable=True if quiet else None, dynamic_ncols=True) as bar:
         record = evaluate_items(items, metric_set, out_dir, f"{task_name} {split}: {source}", bar.update)
     summary = ", ".join(f"{k} {v:.4g}" for k, v in record["metrics"].items()) or "no metric could run"
     click.echo(f"{record['count']} pairs: {summary}; see {out_dir / 'index.html'}")

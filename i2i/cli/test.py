@@ -24,7 +24,7 @@ def _default_out(model: Path, split: str) -> Path:
 @click.command("test")
 @click.argument("model")
 @click.option("--task", type=ComponentName("tasks"), help="Task whose data and layout to use [the model's task].")
-@click.option("--data", type=click.Path(file_okay=False), help="Folder with the task's splits [the task's cache].")
+@click.option("--data", type=click.Path(file_okay=False), help="Folder with the task's splits [a run's own --data, else the task's cache].")
 @click.option("--split", default="test", show_default=True, help="Split folder to translate.")
 @click.option("--metrics", help="Comma-separated registered metrics [the task's preset].")
 @click.option("-o", "--out", type=click.Path(file_okay=False), help="Output folder [RUN/test-<split>, or MODEL-test-<split>].")
@@ -45,6 +45,7 @@ def test_command(model, task, data, split, metrics, out, mode, device, precision
     from i2i.evaluation import evaluate_split
     from i2i.pairs import PairDataset
     from i2i.plugins import get_registry
+    from i2i.rundir import trained_data
     from i2i.task_data import task_data_root
     from i2i.translator import Translator
 
@@ -55,7 +56,7 @@ def test_command(model, task, data, split, metrics, out, mode, device, precision
     if task_name is None:
         raise ConfigError("the model names no task: pass --task to say how its data is laid out")
     task_spec = registry.resolve("tasks", task_name)
-    root = task_data_root(task_spec, data)
+    root = task_data_root(task_spec, data or trained_data(model))
     crop = config["train_size"]["crop_size"]
     dataset = PairDataset(root, split, layout=task_spec.layout, direction=config["direction"],
                           in_channels=config["in_channels"], out_channels=config["out_channels"],
@@ -63,8 +64,8 @@ def test_command(model, task, data, split, metrics, out, mode, device, precision
     names = [m.strip() for m in metrics.split(",")] if metrics else list(task_spec.metrics)
     scorers = {name: registry.resolve("metrics", name)() for name in names}
     out_dir = Path(out) if out else _default_out(Path(model), split)
-    with tqdm(total=len(dataset), unit="img", disable=quiet, dynamic_ncols=True) as bar:
+    with tqdm(total=len(dataset), unit="img", disable=True if quiet else None, dynamic_ncols=True) as bar:
         record = evaluate_split(translator.translate, dataset, scorers, out_dir,
                                 title=f"{task_name} {split}: {model} ({translator.mode} mode)", progress=bar.update)
     summary = "".join(f", {k} {v:.4g}" for k, v in record["metrics"].items())
-    click.echo(f"{record['count']} pair(s){summary}; see {out_dir / 'index.html'}")
+    click.echo(f"{record['count']} pair(s) of {root / split}{summary}; see {out_dir / 'index.html'}")

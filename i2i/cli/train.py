@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 from click.core import ParameterSource
 
@@ -48,7 +50,7 @@ _RUNTIME = {"resume", "device", "precision", "quiet", "num_workers", "channels_l
 @click.option("--precision", type=click.Choice(["fp32", "bf16", "fp16"]), default="fp32", show_default=True,
               help="Autocast precision; bf16 is several times faster on CPUs with AMX and on recent GPUs.")
 @click.option("--channels-last/--no-channels-last", default=True, show_default=True, help="Memory layout.")
-@click.option("--num-workers", type=int, default=0, show_default=True, help="Data loader worker processes.")
+@click.option("--num-workers", type=click.IntRange(min=0), default=0, show_default=True, help="Data loader worker processes.")
 @click.option("--quiet", is_flag=True, help="No progress bar (a line per epoch is always printed).")
 @click.pass_context
 def train_command(ctx: click.Context, **options) -> None:
@@ -85,8 +87,8 @@ def train_command(ctx: click.Context, **options) -> None:
         session = TrainingRun(config, run, **runtime)
         session.resume()
         if session.epoch >= config.total_epochs:
-            raise ConfigError(f"{run.path} has finished its {config.total_epochs} epochs; give a larger --epochs "
-                              f"or --epochs-decay to train it further")
+            raise ConfigError(f"{run.path} has trained all {session.epoch} epochs of its schedule; give --epochs "
+                              f"plus --epochs-decay above {session.epoch} to train it further")
     else:
         task = get_registry().resolve("tasks", options["task"])
         overrides = {k: options[k] for k in (
@@ -97,6 +99,8 @@ def train_command(ctx: click.Context, **options) -> None:
         overrides["discriminator_args"] = parse_key_values(options["disc_args"], "--disc-arg")
         if options["val_metrics"]:
             overrides["val_metrics"] = [m.strip() for m in options["val_metrics"].split(",") if m.strip()]
+        if overrides["data"] is not None:  # absolute, so the run resumes from any folder
+            overrides["data"] = str(Path(overrides["data"]).expanduser().resolve())
         config = TrainConfig.from_task(task, **overrides)
         run = RunDir(options["out"] or RunDir.default_path(task.name))
         session = TrainingRun(config, run, **runtime)

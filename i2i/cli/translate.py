@@ -116,7 +116,7 @@ def translate_command(model, inputs, out, mode, tile, overlap, device, precision
     per_call = translator.images_per_pass
     out_dir = Path(out)
     jobs = list(zip(paths, output_names(paths)))
-    with tqdm(total=len(jobs), unit="img", disable=quiet, dynamic_ncols=True) as progress:
+    with tqdm(total=len(jobs), unit="img", disable=True if quiet else None, dynamic_ncols=True) as progress:
         for first in range(0, len(jobs), per_call):
             chunk = jobs[first:first + per_call]
             results = translator.translate_batch([read(path) for path, _ in chunk])
