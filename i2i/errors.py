@@ -2,7 +2,15 @@
 
 
 class I2IError(Exception):
-    """Base class for every error that is the user's to fix, not a bug."""
+    """Base class for every error that is the user's to fix, not a bug; the CLI exits with ``exit_code``."""
+
+    exit_code = 1
+
+
+class Interrupted(I2IError):
+    """The user pressed Ctrl-C; the message says what was kept (exit status 130, as shells expect)."""
+
+    exit_code = 130
 
 
 class UnknownComponentError(I2IError, LookupError):

@@ -17,7 +17,7 @@ from tqdm.auto import tqdm
 
 from i2i import __version__
 from i2i.checkpoint import load_checkpoint, save_checkpoint
-from i2i.errors import ConfigError, DataError, I2IError
+from i2i.errors import ConfigError, DataError, I2IError, Interrupted
 from i2i.objective import Objective
 from i2i.pairs import PairDataset
 from i2i.plugins import get_plugins, plugin_versions
@@ -155,10 +155,10 @@ class TrainingRun:
                     self._end_epoch()
         except KeyboardInterrupt:
             if self._in_step:  # a second Ctrl-C cut a step short: its half-done state must not be saved
-                raise I2IError(f"stopped during a step without saving; `i2i train --resume {self.run.path}` "
+                raise Interrupted(f"stopped during a step without saving; `i2i train --resume {self.run.path}` "
                                f"continues from the last saved checkpoint") from None
             self.save("latest")
-            raise I2IError(f"interrupted in epoch {self.epoch + 1} after batch {self.batch_in_epoch} of "
+            raise Interrupted(f"interrupted in epoch {self.epoch + 1} after batch {self.batch_in_epoch} of "
                            f"{self.loader.batch_sampler.batches_per_epoch()}; checkpoint saved: resume with "
                            f"`i2i train --resume {self.run.path}`") from None
         return self.run.model

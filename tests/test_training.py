@@ -172,6 +172,7 @@ def test_ctrl_c_mid_epoch_saves_whole_steps_and_resumes_bit_identically(data, fu
         result = train(data, "--epochs", 1, "--epochs-decay", 1, "--out", run)
     assert_one_line_error(result, f"interrupted in epoch 2 after batch 2 of {TRAIN_PAIRS}",
                           f"resume with `i2i train --resume {run}`")
+    assert result.exit_code == 130  # as shells expect after Ctrl-C
     meta = read_checkpoint_meta(run / "checkpoints" / "latest.safetensors")
     assert (meta["epoch"], meta["batch_in_epoch"], meta["global_step"]) == (1, 2, TRAIN_PAIRS + 2)
 
@@ -241,6 +242,7 @@ def test_corrupt_jpeg_is_one_line_error_or_skipped_with_a_warning(tmp_path):
     (["--disc-arg", "ndff=8"], ["discriminator 'patch70' rejects the arguments", "ndff"]),
     (["--lr", "-1"], ["--lr must be > 0"]),
     (["--lambda-l1", "-5"], ["--lambda-l1 must be >= 0"]),
+    (["--val-metrics", "psnr,sssim"], ["unknown metric 'sssim'", "did you mean", "'ssim'"]),
 ])
 def test_bad_options_are_one_line_errors(data, tmp_path, args, fragments):
     result = train(data, "--out", tmp_path / "run", *args)

@@ -35,4 +35,4 @@ class I2IGroup(click.Group):
             return super().main(*args, **kwargs)
         except I2IError as exc:
             click.ClickException(str(exc)).show()
-            raise SystemExit(1) from None
+            raise SystemExit(exc.exit_code) from None

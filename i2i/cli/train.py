@@ -98,7 +98,8 @@ def train_command(ctx: click.Context, **options) -> None:
         overrides["generator_args"] = parse_key_values(options["gen_args"], "--gen-arg")
         overrides["discriminator_args"] = parse_key_values(options["disc_args"], "--disc-arg")
         if options["val_metrics"]:
-            overrides["val_metrics"] = [m.strip() for m in options["val_metrics"].split(",") if m.strip()]
+            overrides["val_metrics"] = [get_registry().get("metrics", m.strip()).name
+                                        for m in options["val_metrics"].split(",") if m.strip()]
         if overrides["data"] is not None:  # absolute, so the run resumes from any folder
             overrides["data"] = str(Path(overrides["data"]).expanduser().resolve())
         config = TrainConfig.from_task(task, **overrides)
