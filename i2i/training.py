@@ -74,7 +74,7 @@ class TrainingRun:
     """One run directory's training: a new run, or ``resume`` an interrupted one; then ``fit``."""
 
     def __init__(self, config: TrainConfig, run: RunDir, *, device: torch.device, precision: str = "fp32",
-                 quiet: bool = False, num_workers: int = 0, channels_last: bool = True) -> None:
+                 quiet: bool = False, num_workers: int = 0, channels_last: bool | None = None) -> None:
         registry = get_plugins().registry
         self.config, self.run, self.quiet = config, run, quiet
         self.task = registry.resolve("tasks", config.task)

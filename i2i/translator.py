@@ -12,6 +12,7 @@ from PIL import Image
 from torch import nn
 
 from i2i.components import set_inference_mode
+from i2i.cpu_conv import SmallConvGemm
 from i2i.device import autocast, check_precision, resolve_device
 from i2i.errors import ConfigError, DataError
 from i2i.images import match_channels, read_image, to_signed_unit, to_uint8
@@ -71,6 +72,8 @@ class Translator:
         # channels_last lets oneDNN / cuDNN pick their fast NHWC convolution kernels.
         self.memory_format = torch.channels_last if self.device.type in ("cpu", "cuda") else torch.contiguous_format
         self.generator = set_inference_mode(generator.to(self.device, memory_format=self.memory_format), self.mode)
+        # On the CPU, the big inner convolutions run as one GEMM with weights laid out once (bench/RESULTS.md).
+        self._small_convs = SmallConvGemm(cache_weights=True) if self.device.type == "cpu" else None
 
     @classmethod
     def load(cls, model: str | Path, device: str = "auto", mode: str | None = None, precision: str = "fp32",
@@ -149,5 +152,5 @@ class Translator:
         return out[..., top:top + h, left:left + w].contiguous()
 
     def _forward(self, x: torch.Tensor) -> torch.Tensor:
-        with autocast(self.device, self.precision):
+        with self._small_convs or contextlib.nullcontext(), autocast(self.device, self.precision):
             return self.generator(x.contiguous(memory_format=self.memory_format))
