@@ -19,7 +19,7 @@ DEMO = Task(
     ),
     layout="aligned",
     direction="AtoB",
-    recipe=Recipe(epochs=10, epochs_decay=10, batch_size=1, load_size=72, crop_size=64, flip=True),
+    recipe=Recipe(epochs=5, epochs_decay=5, batch_size=1, load_size=72, crop_size=64, flip=True),
     generator="unet",
     discriminator="patch70",
     loss="l1+cgan",
