@@ -94,7 +94,7 @@ def test_task_recipe_and_sources():
     assert DEMO.synthesize == "i2i_tasks.demo_data:synthesize"
     assert [s.kind for s in DEMO.sources] == ["generated"] and DEMO.sources[0].location == DEMO.synthesize
     recipe = DEMO.recipe
-    assert (recipe.load_size, recipe.crop_size, recipe.epochs, recipe.epochs_decay) == (72, 64, 10, 10)
+    assert (recipe.load_size, recipe.crop_size, recipe.epochs, recipe.epochs_decay) == (72, 64, 5, 5)
     assert recipe.load_size == demo_data.DEFAULT_SIZE
     assert (DEMO.generator, DEMO.discriminator, DEMO.loss) == ("unet", "patch70", "l1+cgan")
 
