@@ -60,7 +60,8 @@ def _endpoint() -> str:
 
 
 @contextlib.contextmanager
-def hub_errors(repo_id: str, revision: str | None = None, token: str | None = None) -> Iterator[None]:
+def hub_errors(repo_id: str, revision: str | None = None, token: str | None = None,
+               pushing: bool = False) -> Iterator[None]:
     """Turn huggingface_hub and connection errors into one-line :class:`HubError`s."""
     import httpx2
     from huggingface_hub import constants, get_token
@@ -71,6 +72,8 @@ def hub_errors(repo_id: str, revision: str | None = None, token: str | None = No
     try:
         yield
     except (OfflineModeIsEnabled, LocalEntryNotFoundError) as exc:
+        if pushing and constants.is_offline_mode():
+            raise HubError(f"HF_HUB_OFFLINE is set: pushing {at} needs the network; unset it and retry") from None
         if constants.is_offline_mode():
             raise HubError(f"HF_HUB_OFFLINE is set and {at} is not in the Hugging Face cache "
                            f"({constants.HF_HUB_CACHE}); pull it once online") from None
@@ -155,7 +158,7 @@ def push(source: Path | str, repo_id: str, *, private: bool = False, revision: s
     plan = _upload_plan(Path(source), with_training_state, repo)
     branch = revision or "main"
     api = HfApi(token=token)
-    with hub_errors(repo, branch, token):
+    with hub_errors(repo, branch, token, pushing=True):
         api.create_repo(repo, private=private, exist_ok=True)
         if branch != "main":
             api.create_branch(repo, branch=branch, exist_ok=True)

@@ -116,6 +116,8 @@ def test_offline_works_from_the_cache_and_says_when_a_model_is_missing(hub, monk
     assert len(hub.requests) == served
     line = error_line(i2i("translate", "me/other", str(tmp_path / "in"), "-o", str(tmp_path / "o")))
     assert "HF_HUB_OFFLINE is set and me/other is not in the Hugging Face cache" in line
+    line = error_line(i2i("push", str(tmp_path / "m"), "me/tiny"))
+    assert "HF_HUB_OFFLINE is set: pushing me/tiny" in line and "needs the network" in line
     env = {**hub.env, "HF_HUB_OFFLINE": "1"}  # a fresh process reads the environment variables
     assert run_i2i("pull", "me/tiny", env=env).stdout.strip() == path
     missing = run_i2i("pull", "me/other", env=env)

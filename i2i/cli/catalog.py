@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from i2i.errors import UnknownComponentError
-from i2i.registry import Entry, normalize_kind
+from i2i.registry import KINDS, Entry, normalize_kind
 
 
 def _registry():
@@ -68,7 +68,8 @@ def list_command(kind: str | None, pattern: str | None, as_json: bool) -> None:
         aliases = f" (aliases: {', '.join(entry.aliases)})" if entry.aliases else ""
         click.echo(f"  {entry.name:<24} {entry.description}{aliases}")
     if not entries:
-        click.echo("nothing matches" + (f" {pattern!r}" if pattern != "*" else ""))
+        click.echo("nothing matches" + (f" {pattern!r}" if pattern != "*" else "")
+                   + f" (kinds: {', '.join(KINDS)})")
 
 
 def _options(target: Any) -> dict[str, Any]:

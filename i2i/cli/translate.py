@@ -92,7 +92,8 @@ def _task_reader(task_name: str, crop_size: int, prepare):
               help="Apply this task's input preprocessing first, at the model's crop size "
                    "(e.g. --task sketch2photo turns hand sketches into the edges an edges2shoes model saw).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary.")
-def translate_command(model, inputs, out, mode, tile, overlap, device, precision, batch_size, seed, task,
+@click.pass_context
+def translate_command(ctx, model, inputs, out, mode, tile, overlap, device, precision, batch_size, seed, task,
                       quiet) -> None:
     """Translate images with MODEL into OUT/<stem>.png.
 
@@ -107,6 +108,8 @@ def translate_command(model, inputs, out, mode, tile, overlap, device, precision
 
     from i2i.translator import Translator
 
+    if tile is None and ctx.get_parameter_source("overlap") is click.core.ParameterSource.COMMANDLINE:
+        raise ConfigError("--overlap only applies with --tile SIZE")
     paths = expand_inputs(inputs)
     translator = Translator.load(model, device=device, mode=mode, precision=precision, tile=tile, overlap=overlap,
                                  batch_size=batch_size, seed=seed)
