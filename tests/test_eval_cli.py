@@ -55,8 +55,8 @@ def test_eval_scores_existing_outputs_matched_by_name(workspace):
     assert invoke("eval", workspace / "model", "--data", workspace / "data", "-o", first, "-q",
                   "--metrics", "l1").exit_code == 0
     again = workspace / "again"
-    result = invoke("eval", "--task", "demo", "--data", workspace / "data", "--size", 32, "--outputs", first / "images",
-                    "-o", again, "-q", "--metrics", "l1")
+    result = invoke("eval", "--task", "demo", "--data", workspace / "data", "--outputs", first / "images",
+                    "-o", again, "-q", "--metrics", "l1")  # pairs take the outputs' size (32), not the task's 64
     assert result.exit_code == 0, result.output
     translated = json.loads((first / "metrics.json").read_text())["metrics"]["l1"]
     read_back = json.loads((again / "metrics.json").read_text())["metrics"]["l1"]
@@ -76,7 +76,8 @@ def test_eval_with_a_model_and_outputs_uses_the_models_sizes(workspace, tmp_path
 
 @pytest.mark.parametrize("args, message", [
     ([], "give a MODEL"),
-    (["--outputs", "{empty}", "--task", "demo"], "3 of 3 pairs have no output"),
+    (["--outputs", "{empty}", "--task", "demo"], "holds no images"),
+    (["--outputs", "{empty}", "--task", "demo", "--size", "32"], "3 of 3 pairs have no output"),
     (["{model}", "--metric-arg", "fid.weights=x.pth", "--metrics", "l1"], "not among the metrics"),
     (["{model}", "--metric-arg", "l1.scale=2", "--metrics", "l1"], "bad arguments"),
     (["{model}", "--metrics", "l1,fidd"], "did you mean 'fid'"),

@@ -46,7 +46,7 @@ def with_metric_options(command):
 @with_metric_options
 @click.option("--outputs", type=click.Path(exists=True, file_okay=False),
               help="Score these existing outputs (named after the pairs' files) instead of translating.")
-@click.option("--size", type=int, help="Without MODEL: the size pairs are resized to [the task's crop size].")
+@click.option("--size", type=int, help="Without MODEL: the size pairs are resized to [the outputs' height].")
 @click.option("-o", "--out", type=click.Path(file_okay=False),
               help="Report folder [RUN/eval-<split>, MODEL-eval-<split>, or OUTPUTS-eval-<split>].")
 @click.option("--mode", type=click.Choice(["paper", "eval"]), help="Inference mode [the model's].")
@@ -89,7 +89,7 @@ def eval_command(model, task, data, split, metrics, metric_args, outputs, size, 
                      out_channels=config["out_channels"], size=config["train_size"]["crop_size"])
     else:
         shape = dict(direction=task_spec.direction, in_channels=task_spec.in_channels,
-                     out_channels=task_spec.out_channels, size=size or task_spec.recipe.crop_size)
+                     out_channels=task_spec.out_channels, size=size or _outputs_size(outputs))
     dataset = split_dataset(task_spec, root, split, **shape)
     metric_set = MetricSet.build(registry, metric_names(metrics, task_spec), parse_metric_args(metric_args))
     if outputs:
@@ -106,6 +106,17 @@ def eval_command(model, task, data, split, metrics, metric_args, outputs, size, 
     click.echo(f"{record['count']} pairs: {summary}; see {out_dir / 'index.html'}")
     for name, reason in record.get("skipped", {}).items():
         click.echo(f"skipped {name}: {reason}", err=True)
+
+
+def _outputs_size(folder: str) -> int:
+    """The height of the first image in ``folder``: the size the outputs were made at."""
+    from i2i.errors import DataError
+    from i2i.images import list_images, read_image
+
+    images = list_images(Path(folder)) if Path(folder).is_dir() else []
+    if not images:
+        raise DataError(f"--outputs {folder} holds no images")
+    return read_image(images[0]).shape[-2]
 
 
 def default_out(path: Path, split: str) -> Path:
