@@ -1,8 +1,10 @@
 """HTTP downloads that resume, verify their size and SHA-256, and appear only when complete.
 
 Bytes go to ``<dest>.part``; an interrupted transfer continues from the part's length with an HTTP
-``Range`` request (in the same call, up to ``retries`` times, or in a later call). Only a verified
-file is renamed to ``dest``; a file that fails verification is deleted.
+``Range`` request (in the same call, up to ``retries`` times, or in a later call). The server's
+``ETag`` (or ``Last-Modified``) is kept beside the part and sent as ``If-Range``, so a file that changed
+in between is fetched again whole rather than spliced. Only a verified file is renamed to ``dest``; a
+file that fails verification is deleted.
 """
 
 from __future__ import annotations
@@ -62,13 +64,25 @@ def download(url: str, dest: Path | str, *, sha256: str | None = None, size: int
                                     f"run again to resume") from None
     digest = _verify(url, part, sha256, size)
     part.replace(dest)
+    _validator_file(part).unlink(missing_ok=True)
     return digest
 
 
-def _open(url: str, start: int):
+def _validator_file(part: Path) -> Path:
+    return part.with_name(part.name + ".validator")
+
+
+def _discard(part: Path) -> None:
+    part.unlink()
+    _validator_file(part).unlink(missing_ok=True)
+
+
+def _open(url: str, start: int, validator: str | None):
     headers = {"User-Agent": f"i2i/{__version__}", "Accept-Encoding": "identity"}
     if start:
         headers["Range"] = f"bytes={start}-"
+        if validator:
+            headers["If-Range"] = validator
     try:
         return urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=TIMEOUT_S)
     except urllib.error.HTTPError as exc:
@@ -94,11 +108,18 @@ def _fetch(url: str, part: Path, size: int | None, progress: bool) -> None:
         if start == size:
             return
         start = 0
-    response = _open(url, start)
+    validator_file = _validator_file(part)
+    validator = validator_file.read_text() if start and validator_file.is_file() else None
+    response = _open(url, start, validator)
     if response is None:
         return
     with response:
         start = start if _resumes(response, start) else 0
+        if not start:  # a fresh transfer: remember which version of the file this part holds
+            fresh = response.headers.get("ETag") or response.headers.get("Last-Modified")
+            validator_file.unlink(missing_ok=True)
+            if fresh:
+                validator_file.write_text(fresh)
         length = response.headers.get("Content-Length")
         total = start + int(length) if length and length.isdigit() else size
         with open(part, "ab" if start else "wb") as out, tqdm(
@@ -119,11 +140,11 @@ def _fetch(url: str, part: Path, size: int | None, progress: bool) -> None:
 def _verify(url: str, part: Path, sha256: str | None, size: int | None) -> str:
     got = part.stat().st_size
     if size is not None and got != size:
-        part.unlink()
+        _discard(part)
         raise ChecksumError(f"{url} gave {got} bytes, expected {size}: deleted the download")
     digest = file_sha256(part)
     if sha256 is not None and digest != sha256.lower():
-        part.unlink()
+        _discard(part)
         raise ChecksumError(f"checksum mismatch for {url}: SHA-256 {digest}, expected {sha256}: "
                             f"deleted the download")
     return digest

@@ -8,6 +8,7 @@ response after ``cut_after`` bytes, and holds bodies back while ``gate`` (an Eve
 from __future__ import annotations
 
 import io
+import hashlib
 import re
 import tarfile
 import threading
@@ -93,8 +94,11 @@ class FileServer:
                 if data is None:
                     self.send_error(404)
                     return
+                etag = f'"{hashlib.sha256(data).hexdigest()[:16]}"'
                 found = re.fullmatch(r"bytes=(\d+)-", self.headers.get("Range", ""))
                 start = int(found.group(1)) if found and server.ranges else 0
+                if self.headers.get("If-Range", etag) != etag:  # the file changed: send all of it
+                    start = 0
                 if start >= len(data) > 0:
                     self.send_error(416)
                     return
@@ -102,6 +106,7 @@ class FileServer:
                 if start:
                     self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
                 self.send_header("Content-Length", str(len(data) - start))
+                self.send_header("ETag", etag)
                 self.end_headers()
                 body = data[start:] if cut is None else data[start:start + cut]
                 server.gate.wait(60)

@@ -71,3 +71,18 @@ def test_unreachable_server_and_http_errors_are_one_line_naming_the_url(tmp_path
     with FileServer({}) as server, pytest.raises(DownloadError, match="HTTP 404"):
         download(server.url + "/missing.tar.gz", tmp_path / "missing.tar.gz", progress=False)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_file_that_changed_before_the_resume_is_fetched_whole(tmp_path):
+    dest = tmp_path / "file.tar.gz"
+    new = bytes(reversed(DATA))
+    with FileServer({"/file.tar.gz": DATA}) as server:
+        server.cut_after = 20_000
+        with pytest.raises(DownloadError, match="broke off"):
+            download(server.url + "/file.tar.gz", dest, progress=False, retries=0)
+        server.files["/file.tar.gz"] = new  # the upstream file changes in between
+        download(server.url + "/file.tar.gz", dest, progress=False)
+    second = server.gets("/file.tar.gz")[1]
+    assert second["range"] == "bytes=20000-" and second["if-range"].startswith('"')
+    assert dest.read_bytes() == new  # not the old first 20,000 bytes spliced onto the new file
+    assert not (tmp_path / "file.tar.gz.part.validator").exists()
