@@ -11,7 +11,8 @@ from torchvision.io import ImageReadMode, decode_image, encode_jpeg, encode_png
 
 from i2i.errors import DataError
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp")  # what torchvision.io decodes
+PIL_SUFFIXES = (".bmp", ".tif", ".tiff")  # torchvision.io cannot decode these; Pillow does
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp", *PIL_SUFFIXES)
 ARRAY_SUFFIX = ".npy"
 _ARRAY_DTYPES = (np.uint8, np.uint16, np.float32)
 _LUMA = (0.299, 0.587, 0.114)
@@ -26,11 +27,15 @@ def list_images(folder: Path) -> list[Path]:
 def read_image(path: Path | str) -> torch.Tensor:
     """Decode a file to a (C, H, W) uint8 or uint16 tensor with its own channel count.
 
-    ``.npy`` files go through :func:`read_array` (which also allows float32).
-    Undecodable files raise :class:`DataError` naming the file.
+    ``.npy`` files go through :func:`read_array` (which also allows float32); BMP and TIFF (8-bit, and
+    16-bit grey as thermal cameras write it) through Pillow. Undecodable files raise :class:`DataError`
+    naming the file.
     """
-    if Path(path).suffix.lower() == ARRAY_SUFFIX:
+    suffix = Path(path).suffix.lower()
+    if suffix == ARRAY_SUFFIX:
         return read_array(path)
+    if suffix in PIL_SUFFIXES:
+        return _read_with_pillow(path)
     try:
         return decode_image(str(path), mode=ImageReadMode.UNCHANGED)
     except (RuntimeError, ValueError, OSError) as exc:
@@ -51,6 +56,23 @@ def read_array(path: Path | str) -> torch.Tensor:
             f"cannot decode image {path}: expected an (H, W, C) uint8, uint16 or float32 array, "
             f"got {array.dtype} {array.shape}"
         )
+    array = array[..., None] if array.ndim == 2 else array
+    return torch.from_numpy(np.ascontiguousarray(array.transpose(2, 0, 1)))
+
+
+def _read_with_pillow(path: Path | str) -> torch.Tensor:
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+                array = np.asarray(image).astype(np.uint16)
+            else:
+                array = np.asarray(image.convert({"1": "L", "P": "RGBA", "CMYK": "RGB"}.get(image.mode, image.mode)))
+    except (UnidentifiedImageError, OSError, ValueError) as exc:
+        raise DataError(f"cannot decode image {path}: {_reason(exc)}") from exc
+    if array.dtype not in (np.uint8, np.uint16) or array.ndim not in (2, 3):
+        raise DataError(f"cannot decode image {path}: unsupported {array.dtype} image of shape {array.shape}")
     array = array[..., None] if array.ndim == 2 else array
     return torch.from_numpy(np.ascontiguousarray(array.transpose(2, 0, 1)))
 

@@ -219,3 +219,18 @@ def test_for_task_takes_the_recipe(tmp_path):
     task = Task(name="t", description="", direction="BtoA", recipe=Recipe(load_size=12, crop_size=8, flip=False))
     data = PairDataset.for_task(task, tmp_path, "train", seed=2)
     assert data.jitter == PairJitter(12, 8, False, True) and data.swap and data.seed == 2
+
+
+def test_bmp_and_16_bit_tiff_are_read_with_pillow(tmp_path):
+    from i2i.images import read_image
+
+    rgb = np.random.default_rng(0).integers(0, 256, (5, 7, 3), dtype=np.uint8)
+    Image.fromarray(rgb).save(tmp_path / "a.bmp")
+    assert torch.equal(read_image(tmp_path / "a.bmp"), torch.from_numpy(rgb).permute(2, 0, 1))
+    thermal = np.random.default_rng(1).integers(0, 65536, (6, 4), dtype=np.uint16)
+    Image.fromarray(thermal).save(tmp_path / "t.tif")
+    read = read_image(tmp_path / "t.tif")
+    assert read.dtype == torch.uint16 and torch.equal(read.int(), torch.from_numpy(thermal.astype(np.int32))[None])
+    (tmp_path / "bad.tif").write_bytes(b"not a tiff")
+    with pytest.raises(DataError, match=r"cannot decode image .*bad\.tif"):
+        read_image(tmp_path / "bad.tif")
