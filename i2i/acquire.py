@@ -132,8 +132,6 @@ def _fetch_archive(source: DataSource, mirror: str | None, progress: bool, annou
                 raise ChecksumError(f"{exc} (the digest was recorded on first download in {_manifest_path()}; "
                                     f"if the archive changed upstream, remove its entry there)") from None
             raise
-        if not source.sha256:
-            trust(name, digest, url, archive.stat().st_size)
     return archive, {"source": "url", "location": url, "sha256": digest, "archive_bytes": archive.stat().st_size}
 
 
@@ -142,6 +140,8 @@ def _from_url(task: Task, source: DataSource, root: Path, mirror: str | None, pr
     archive, info = _fetch_archive(source, mirror, progress, announce)
     announce(f"extracting {archive.name}")
     _build(root, _unpacked(task, archive, info))
+    if not source.sha256:  # trust on first use, once the archive proved whole by extracting into splits
+        trust(location_name(source.location), info["sha256"], info["location"], info["archive_bytes"])
     archive.unlink()
     return root
 

@@ -82,7 +82,6 @@ def load_checkpoint(
     modules: dict[str, torch.nn.Module],
     optimizers: dict[str, torch.optim.Optimizer],
     scaler: torch.amp.GradScaler | None = None,
-    restore_rng: bool = True,
 ) -> dict[str, Any]:
     """Restore what :func:`save_checkpoint` wrote into existing modules and optimisers; return ``meta``."""
     path = Path(path)
@@ -102,10 +101,9 @@ def load_checkpoint(
         _match_param_layouts(optimizer)
     if scaler is not None and record.get("scaler"):
         scaler.load_state_dict(record["scaler"])
-    if restore_rng:
-        torch.set_rng_state(tensors["rng.torch"])
-        cuda_keys = sorted((k for k in tensors if k.startswith("rng.cuda.")), key=lambda k: int(k.rsplit(".", 1)[1]))
-        cuda_states = [tensors[k] for k in cuda_keys]
-        if cuda_states and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all(cuda_states[: torch.cuda.device_count()])
+    torch.set_rng_state(tensors["rng.torch"])
+    cuda_keys = sorted((k for k in tensors if k.startswith("rng.cuda.")), key=lambda k: int(k.rsplit(".", 1)[1]))
+    cuda_states = [tensors[k] for k in cuda_keys]
+    if cuda_states and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(cuda_states[: torch.cuda.device_count()])
     return record["meta"]

@@ -18,7 +18,7 @@ from typing import Any, Callable
 import pluggy
 
 from i2i import hookspecs
-from i2i.errors import I2IError, PluginLoadError
+from i2i.errors import PluginLoadError, RegistryConflictError
 from i2i.registry import KINDS, SINGULAR, Entry, Registry, Source
 
 GROUP = "i2i"
@@ -129,7 +129,7 @@ class PluginSet:
                 continue
             try:
                 impl.function(**{arg: kwargs[arg] for arg in impl.argnames})
-            except I2IError:
+            except RegistryConflictError:  # two distributions claim one name: the user must choose
                 raise
             except Exception as exc:
                 self._fail(source, f"failed in {hook_name}", exc)

@@ -95,8 +95,10 @@ def publish(built: Path, root: Path, info: dict | None = None, *, replace: bool 
         shutil.rmtree(root)
     try:
         built.rename(root)
-    except OSError:  # another process finished first
+    except OSError as exc:
         shutil.rmtree(built, ignore_errors=True)
+        if not is_complete(root):  # not another process finishing first: a real failure
+            raise DataError(f"cannot move the prepared data into {root}: {exc}") from exc
     return root
 
 

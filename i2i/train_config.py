@@ -50,9 +50,9 @@ class TrainConfig(Recipe):
             "val_metrics": list(task.metrics),
             **asdict(task.recipe),
         }
-        base.update({k: v for k, v in overrides.items() if v is not None})
-        if base["direction"] != task.direction:  # the task's channels are given for its own direction
+        if overrides.get("direction") not in (None, task.direction):  # channels are given for the task's direction
             base["in_channels"], base["out_channels"] = task.out_channels, task.in_channels
+        base.update({k: v for k, v in overrides.items() if v is not None})
         config = cls(**base)
         config.validate()
         return config

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import zlib
 from pathlib import Path
-from typing import Any, Iterator, Sequence, Union
+from typing import Any, Callable, Iterator, Sequence, Union
 
 import numpy as np
 import torch
@@ -88,12 +89,13 @@ class Translator:
     def prepare(self, image: ImageLike) -> torch.Tensor:
         """The model's input for ``image``: (in_channels, H, W) float32 in [-1, 1].
 
-        Paths and PIL images are decoded; integer tensors are scaled from their full range; float
-        tensors are taken as already in [-1, 1].
+        Paths are decoded and scaled as training data is (integers from their full range, float ``.npy``
+        from [0, 1]); PIL images and integer tensors are scaled from their full range; float tensors are
+        taken as already in [-1, 1].
         """
         if isinstance(image, (str, Path)):
-            image = read_image(image)
-        elif isinstance(image, Image.Image):
+            return to_signed_unit(match_channels(read_image(image), self.in_channels))
+        if isinstance(image, Image.Image):
             image = pil_to_tensor(image)
         elif not isinstance(image, torch.Tensor):
             raise DataError(f"cannot translate a {type(image).__name__}; pass a path, a PIL image or a tensor")
@@ -120,26 +122,30 @@ class Translator:
         for index, tensor in enumerate(inputs):
             by_size.setdefault(tuple(tensor.shape[-2:]), []).append(index)
         step = self.images_per_pass
-        with self._rng(), torch.no_grad():
+        with self._rng() as reseed, torch.no_grad():
             for indices in by_size.values():
                 for first in range(0, len(indices), step):
                     chunk = indices[first:first + step]
-                    result = self._translate(torch.stack([inputs[i] for i in chunk]).to(self.device))
+                    batch = torch.stack([inputs[i] for i in chunk])
+                    reseed(batch)
+                    result = self._translate(batch.to(self.device))
                     for i, out in zip(chunk, result.cpu()):
                         outputs[i] = out
         return [out.to(image.device) if isinstance(image, torch.Tensor) and image.is_floating_point()
                 else tensor_to_pil(out) for image, out in zip(images, outputs)]
 
     @contextlib.contextmanager
-    def _rng(self) -> Iterator[None]:
-        """Seeded dropout for this call, without disturbing the caller's random state."""
+    def _rng(self) -> Iterator[Callable[[torch.Tensor], None]]:
+        """Seeded dropout, without disturbing the caller's random state. Yields ``reseed(batch)``: each forward
+        pass starts from ``seed`` mixed with its input's content, so an image's output does not depend on what
+        ran before, and different images get independent dropout masks (as the paper's test pass does)."""
         if self.seed is None:
-            yield
+            yield lambda batch: None
             return
         devices = [] if self.device.type == "cpu" else [self.device]
         with torch.random.fork_rng(devices=devices, device_type=self.device.type):
-            torch.manual_seed(self.seed)
-            yield
+            yield lambda batch: torch.manual_seed(
+                zlib.crc32(batch.contiguous().numpy().tobytes(), self.seed & 0xFFFFFFFF))
 
     def _translate(self, batch: torch.Tensor) -> torch.Tensor:
         """(N, C, H, W) on the device to float32 outputs of the same size (padded, maybe tiled, cropped)."""

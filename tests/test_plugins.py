@@ -183,3 +183,15 @@ def test_contributing_documents_every_hook():
     for name in hooks:
         signature = f"{name}{inspect.signature(getattr(hookspecs, name))}"
         assert re.search(re.escape(signature), text), f"CONTRIBUTING.md does not document {signature}"
+
+
+def test_a_hook_raising_an_i2i_error_is_reported_not_fatal(capsys):
+    from i2i.errors import ConfigError
+
+    def refuses(register):
+        raise ConfigError("needs a setting")
+
+    plugins = PluginSet(strict=False)
+    plugins.add(_plugin(register_tasks=refuses), Source("picky", "picky-dist", "1.0"))
+    assert plugins.registry.names("tasks") == []
+    assert "'picky'" in capsys.readouterr().err

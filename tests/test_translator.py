@@ -203,3 +203,9 @@ def test_importing_the_cli_and_help_import_no_torch():
             "assert 'torch' not in sys.modules, 'i2i --help imported torch'\n")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def test_float_npy_files_are_scaled_from_unit_range_like_training_data(tmp_path):
+    np.save(tmp_path / "x.npy", np.zeros((8, 8, 3), dtype=np.float32))  # 0 in [0, 1] is -1 in [-1, 1]
+    prepared = translator(PointwiseGenerator()).prepare(tmp_path / "x.npy")
+    assert torch.equal(prepared, torch.full((3, 8, 8), -1.0))

@@ -78,7 +78,7 @@ def _task_reader(task_name: str, crop_size: int, prepare):
 @click.argument("model")
 @click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
 @click.option("-o", "--out", "out", type=click.Path(file_okay=False), required=True, help="Folder for the outputs.")
-@click.option("--mode", metavar="paper|eval",
+@click.option("--mode", type=click.Choice(["paper", "eval"]),
               help="paper (dropout on, test-batch statistics) or eval; default: the model's.")
 @click.option("--tile", type=int, metavar="SIZE",
               help="Translate overlapping SIZE-pixel tiles (a multiple of the model's size multiple).")
