@@ -72,6 +72,8 @@ def fetch_released(model_id: str) -> Path:
     """The converted model dir of a released checkpoint, downloading and converting it on first use."""
     from huggingface_hub.constants import is_offline_mode
 
+    from i2i.acquire import cache_lock
+
     model = RELEASED[model_id]
     target = released_dir(model)
     if (target / "config.json").is_file():
@@ -79,19 +81,22 @@ def fetch_released(model_id: str) -> Path:
     if is_offline_mode():
         raise DataError(f"{model.id} is not converted yet ({target} is missing) and HF_HUB_OFFLINE is set; "
                         f"pull it once online")
-    weights = target.parent / ".downloads" / model.file  # a broken-off download resumes from here
-    try:
-        download(model.url(), weights)
-    except DownloadError as exc:
-        raise DownloadError(f"{exc} (set {BASE_URL_ENV} to a mirror's base URL)") from None
-    staging = target.with_name(f".{target.name}.building-{os.getpid()}")
-    try:
-        convert_port_checkpoint(weights, staging, model)
-        shutil.rmtree(target, ignore_errors=True)  # an incomplete earlier attempt
-        staging.rename(target)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-        weights.unlink(missing_ok=True)
+    with cache_lock(f"model-{NAMESPACE}-{model.name}"):  # one process downloads and converts
+        if (target / "config.json").is_file():
+            return target
+        weights = target.parent / ".downloads" / model.file  # a broken-off download resumes from here
+        try:
+            download(model.url(), weights)
+        except DownloadError as exc:
+            raise DownloadError(f"{exc} (set {BASE_URL_ENV} to a mirror's base URL)") from None
+        staging = target.with_name(f".{target.name}.building-{os.getpid()}")
+        try:
+            convert_port_checkpoint(weights, staging, model)
+            shutil.rmtree(target, ignore_errors=True)  # an incomplete earlier attempt
+            staging.rename(target)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+            weights.unlink(missing_ok=True)
     return target
 
 
