@@ -48,7 +48,7 @@ _RUNTIME = {"resume", "device", "precision", "quiet", "num_workers", "channels_l
               help="Continue this run from its latest checkpoint (--epochs/--epochs-decay may change).")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps.")
 @click.option("--precision", type=click.Choice(["fp32", "bf16", "fp16"]), default="fp32", show_default=True,
-              help="Autocast precision; bf16 is several times faster on CPUs with AMX and on recent GPUs.")
+              help="Autocast precision; bf16 is faster on CPUs with AVX512-BF16 or AMX and on recent GPUs.")
 @click.option("--channels-last/--no-channels-last", default=None,
               help="NHWC activations [on CUDA; off on the CPU, where it measured no faster].")
 @click.option("--num-workers", type=click.IntRange(min=0), default=0, show_default=True, help="Data loader worker processes.")
