@@ -152,11 +152,13 @@ def evaluate_items(items: Iterable[EvalItem], metrics: MetricSet, out: Path, tit
     return record
 
 
-def evaluate_split(translate: Callable[[torch.Tensor], torch.Tensor], dataset, metrics: MetricSet | dict[str, Any],
-                   out: Path, title: str, progress: Callable[[int], None] = lambda n: None) -> dict[str, Any]:
-    """Translate every pair of ``dataset`` and score it (see :func:`evaluate_items`).
-
-    ``translate`` maps a (C, H, W) input in [-1, 1] to the output; metrics see (1, C, H, W) batches.
-    """
-    metric_set = metrics if isinstance(metrics, MetricSet) else MetricSet(metrics)
-    return evaluate_items(translated(translate, dataset), metric_set, out, title, progress)
+def report_dir(path: Path, kind: str, split: str) -> Path:
+    """Where ``i2i test``/``i2i eval`` write by default: ``RUN/<kind>-<split>`` for a run dir,
+    ``<path>-<kind>-<split>`` beside a model dir or outputs folder (never inside a model dir), and
+    ``./<NAME>-<kind>-<split>`` for a Hub or released id (never a folder that would shadow the id)."""
+    name = f"{kind}-{split}"
+    if not path.exists():
+        return Path(f"{path.name}-{name}")
+    if (path / "model" / "config.json").is_file():
+        return path / name
+    return path.with_name(f"{path.name}-{name}")

@@ -51,3 +51,14 @@ def test_i2i_test_missing_split_is_one_line(tmp_path):
     result = CliRunner().invoke(cli, ["test", str(model), "--data", str(data), "--split", "val", "-q"])
     assert result.exit_code != 0
     assert "val" in result.output and "Traceback" not in result.output
+
+
+def test_i2i_test_reports_a_metric_that_cannot_run_as_skipped(tmp_path):
+    data = tmp_path / "data"
+    synthesize(data, "test", count=1, size=40)
+    model = _tiny_model(tmp_path / "model")
+    result = CliRunner().invoke(cli, ["test", str(model), "--data", str(data), "-q", "--metrics", "l1,fid"])
+    assert result.exit_code == 0, result.output
+    assert "skipped fid: needs Inception-v3 weights" in result.output
+    record = json.loads((tmp_path / "model-test-test" / "metrics.json").read_text())
+    assert set(record["metrics"]) == {"l1"} and "fid" in record["skipped"]

@@ -65,7 +65,7 @@ def eval_command(model, task, data, split, metrics, metric_args, outputs, size, 
     """
     from tqdm import tqdm
 
-    from i2i.evaluation import evaluate_items, pick_split, read_outputs, split_dataset, translated
+    from i2i.evaluation import evaluate_items, pick_split, read_outputs, report_dir, split_dataset, translated
     from i2i.metric_set import MetricSet
     from i2i.modeldir import load_config
     from i2i.plugins import get_registry
@@ -99,7 +99,7 @@ def eval_command(model, task, data, split, metrics, metric_args, outputs, size, 
 
         translator = Translator.load(model, device=device, mode=mode, precision=precision, seed=seed)
         items, source = translated(translator.translate, dataset), f"{model} ({translator.mode} mode)"
-    out_dir = Path(out) if out else default_out(Path(model) if model and not outputs else Path(outputs), split)
+    out_dir = Path(out) if out else report_dir(Path(model) if model and not outputs else Path(outputs), "eval", split)
     with tqdm(total=len(dataset), unit="img", disable=True if quiet else None, dynamic_ncols=True) as bar:
         record = evaluate_items(items, metric_set, out_dir, f"{task_name} {split}: {source}", bar.update)
     summary = ", ".join(f"{k} {v:.4g}" for k, v in record["metrics"].items()) or "no metric could run"
@@ -117,9 +117,3 @@ def _outputs_size(folder: str) -> int:
     if not images:
         raise DataError(f"--outputs {folder} holds no images")
     return read_image(images[0]).shape[-2]
-
-
-def default_out(path: Path, split: str) -> Path:
-    """``RUN/eval-<split>`` for a run dir, else ``<path>-eval-<split>`` beside a model dir or outputs folder."""
-    is_run = (path / "model" / "config.json").is_file()
-    return path / f"eval-{split}" if is_run else path.with_name(f"{path.name}-eval-{split}")

@@ -10,17 +10,6 @@ from i2i.cli.options import ComponentName
 from i2i.errors import ConfigError
 
 
-def _default_out(model: Path, split: str) -> Path:
-    """``RUN/test-<split>`` for a run dir; ``<model>-test-<split>`` beside a model dir (never inside it);
-    ``./<NAME>-test-<split>`` for a Hub or released id (never a folder that would shadow the id)."""
-    if not model.exists():
-        return Path(f"{model.name}-test-{split}")
-    from i2i.modeldir import resolve_model_dir
-
-    is_run = resolve_model_dir(model) != model
-    return model / f"test-{split}" if is_run else model.with_name(f"{model.name}-test-{split}")
-
-
 @click.command("test")
 @click.argument("model")
 @click.option("--task", type=ComponentName("tasks"), help="Task whose data and layout to use [the model's task].")
@@ -42,8 +31,9 @@ def test_command(model, task, data, split, metrics, out, mode, device, precision
     """
     from tqdm import tqdm
 
-    from i2i.evaluation import evaluate_split
-    from i2i.pairs import PairDataset
+    from i2i.cli.eval import metric_names
+    from i2i.evaluation import evaluate_items, report_dir, split_dataset, translated
+    from i2i.metric_set import MetricSet
     from i2i.plugins import get_registry
     from i2i.rundir import trained_data
     from i2i.task_data import task_data_root
@@ -57,15 +47,15 @@ def test_command(model, task, data, split, metrics, out, mode, device, precision
         raise ConfigError("the model names no task: pass --task to say how its data is laid out")
     task_spec = registry.resolve("tasks", task_name)
     root = task_data_root(task_spec, data or trained_data(model))
-    crop = config["train_size"]["crop_size"]
-    dataset = PairDataset(root, split, layout=task_spec.layout, direction=config["direction"],
-                          in_channels=config["in_channels"], out_channels=config["out_channels"],
-                          load_size=crop, crop_size=crop, train=False, pair_maker=task_spec.pair_maker)
-    names = [m.strip() for m in metrics.split(",")] if metrics else list(task_spec.metrics)
-    scorers = {name: registry.resolve("metrics", name)() for name in names}
-    out_dir = Path(out) if out else _default_out(Path(model), split)
+    dataset = split_dataset(task_spec, root, split, direction=config["direction"],
+                            in_channels=config["in_channels"], out_channels=config["out_channels"],
+                            size=config["train_size"]["crop_size"])
+    metric_set = MetricSet.build(registry, metric_names(metrics, task_spec))
+    out_dir = Path(out) if out else report_dir(Path(model), "test", split)
     with tqdm(total=len(dataset), unit="img", disable=True if quiet else None, dynamic_ncols=True) as bar:
-        record = evaluate_split(translator.translate, dataset, scorers, out_dir,
-                                title=f"{task_name} {split}: {model} ({translator.mode} mode)", progress=bar.update)
+        record = evaluate_items(translated(translator.translate, dataset), metric_set, out_dir,
+                                f"{task_name} {split}: {model} ({translator.mode} mode)", bar.update)
     summary = "".join(f", {k} {v:.4g}" for k, v in record["metrics"].items())
     click.echo(f"{record['count']} pair(s) of {root / split}{summary}; see {out_dir / 'index.html'}")
+    for name, reason in record.get("skipped", {}).items():
+        click.echo(f"skipped {name}: {reason}", err=True)
