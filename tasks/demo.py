@@ -10,8 +10,9 @@ DEMO = Task(
     description=(
         "Offline demo: flat-colour label maps of street scenes (sky, ground, building, window, tree) → "
         "renders with one texture per class (gradient sky, speckled soil, bricks, striped glass, foliage). "
-        "Generated from a seed in seconds (400 train, 50 val, 50 test at 72 px); trains visibly in "
-        "minutes on a CPU."
+        "Generated from a seed in seconds (400 train, 50 val, 50 test at 72 px). Its recipe (10 epochs at "
+        "64 px, U-Net and PatchGAN of width 16) shows learning after the first epoch, under a minute on two "
+        "CPU cores; the paper's width: --gen-arg ngf=64 --disc-arg ndf=64."
     ),
     citation=(
         "Synthetic data made by i2i (no external source). Method: Isola, Zhu, Zhou, Efros, "
@@ -22,6 +23,8 @@ DEMO = Task(
     recipe=Recipe(epochs=5, epochs_decay=5, batch_size=1, load_size=72, crop_size=64, flip=True),
     generator="unet",
     discriminator="patch70",
+    generator_args={"ngf": 16},  # the paper's 64 is ~10x the compute: minutes per epoch on a small CPU
+    discriminator_args={"ndf": 16},
     loss="l1+cgan",
     sources=(DataSource("generated", _GENERATOR, note="procedural; see i2i_tasks.demo_data"),),
     synthesize=_GENERATOR,
