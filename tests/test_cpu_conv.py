@@ -92,4 +92,4 @@ def test_gradient_penalty_double_backward_matches_pytorch(monkeypatch, module):
         got = penalty_grads()
     assert calls, "the forward took PyTorch's kernel: make the layer reach the GEMM path"
     for g, e in zip(got, expected):
-        assert torch.allclose(g, e, rtol=1e-4, atol=1e-6 * e.abs().max())
+        assert torch.allclose(g, e, rtol=1e-4, atol=2e-5 * e.abs().max())  # float sums in another order
