@@ -79,6 +79,6 @@ def wait_for_state(driver, *states: str, timeout: float = 60) -> str:
     """Wait until the page's ``body[data-state]`` is one of ``states``; return it."""
     from selenium.webdriver.support.ui import WebDriverWait
 
-    WebDriverWait(driver, timeout).until(
+    WebDriverWait(driver, timeout, poll_frequency=0.02).until(
         lambda d: d.execute_script("return document.body.dataset.state") in states)
     return driver.execute_script("return document.body.dataset.state")
