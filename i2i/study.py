@@ -119,6 +119,9 @@ def make_study(models: list[str], task_name: str | None, out: Path, *, split: st
     from i2i.task_data import task_data_root
     from i2i.translator import Translator
 
+    out = Path(out)
+    if out.exists() and any(out.iterdir()):
+        raise ConfigError(f"{out} exists and is not empty; choose a new folder for the study")
     translators = {label: Translator.load(model, device=device, mode=mode, precision=precision, seed=seed)
                    for label, model in zip(model_labels(models), models)}
     config = _check_compatible(translators)
@@ -135,9 +138,6 @@ def make_study(models: list[str], task_name: str | None, out: Path, *, split: st
             f"the {split} split of {task_name} has {count} pair(s) to use, but each participant sees each image "
             f"once and {protocol.practice} practice + {protocol.trials} test + {protocol.catch} catch trials need "
             f"{protocol.images_per_participant}: lower --practice/--trials/--catch or use a larger split")
-    out = Path(out)
-    if out.exists() and any(out.iterdir()):
-        raise ConfigError(f"{out} exists and is not empty; choose a new folder for the study")
     total(count * (2 + len(translators)))
     names = []
     for index in range(count):
