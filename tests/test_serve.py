@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
+import torch
 from click.testing import CliRunner
 from conftest import wait_for_state
 from PIL import Image
@@ -83,6 +84,24 @@ def test_models_endpoint_lists_models_palette_and_limits(server):
     assert model["name"] == "tiny" and model["task"] == "demo" and model["crop_size"] == 32
     assert model["palette"][0] == {"name": "sky", "color": "#4682e6"}
     assert answer["limits"] == {"max_bytes": Limits().max_bytes, "max_pixels": Limits().max_pixels}
+
+
+def test_several_models_are_listed_and_picked_by_name(model_dir, tmp_path):
+    other = tiny_model_dir(tmp_path / "facades", task="facades")
+    translators = {name: Translator.load(path, device="cpu") for name, path in (("a", model_dir), ("b", other))}
+    with torch.no_grad():
+        for weight in translators["b"].generator.parameters():
+            weight.add_(0.1)  # a different model
+    both = TranslationServer(translators, port=0, palettes={"b": task_palette("facades")})
+    try:
+        models = json.loads(request(f"{both.url}api/models")[2])["models"]
+        assert [(m["name"], m["task"], len(m["palette"])) for m in models] == [("a", "demo", 0), ("b", "facades", 12)]
+        data = png(24, 24)
+        first, second = (translate(both, data, f"?model={name}&mode=eval")[2] for name in "ab")
+        np.testing.assert_array_equal(np.asarray(Image.open(io.BytesIO(first))), expected_output(model_dir, data))
+        assert first != second
+    finally:
+        both.close()
 
 
 def test_translate_returns_a_png_of_the_input_size(server, model_dir):
