@@ -64,7 +64,7 @@ def serve_screenshot(driver, model: str, label_map: Path, out: Path) -> None:
             .move_by_offset(40, 20).move_by_offset(40, -10).release().perform()
         driver.find_element(By.ID, "translate").click()
         assert wait_for_state(driver, "done", "error") == "done", driver.find_element(By.ID, "status").text
-        save_small(driver, out, 470)
+        save_small(driver, out, 600)
     finally:
         server.close()
 
