@@ -23,7 +23,7 @@ from typing import Any, Callable
 from urllib.parse import parse_qs, urlsplit
 
 from i2i.errors import I2IError
-from i2i.webserver import WEB_ASSETS, HttpError, JsonHandler, start_server
+from i2i.webserver import WEB_ASSETS, HttpError, JsonHandler, server_url, start_server
 
 _SUFFIXES = {"PNG": ".png", "JPEG": ".jpg", "GIF": ".gif", "WEBP": ".webp", "BMP": ".bmp", "TIFF": ".tif"}
 """Upload formats (as Pillow names them) and the suffix that tells :func:`i2i.images.read_image` how to read them."""
@@ -208,8 +208,6 @@ class TranslationServer:
 
     @property
     def url(self) -> str:
-        from i2i.webserver import server_url
-
         return server_url(self.http)
 
     def close(self) -> None:
