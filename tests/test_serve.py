@@ -193,6 +193,7 @@ def test_concurrent_requests_get_their_own_outputs(server, model_dir):
         np.testing.assert_array_equal(np.asarray(Image.open(io.BytesIO(body))), expected_output(model_dir, data))
 
 
+@pytest.mark.slow  # a fresh interpreter imports torch: seconds on a quiet machine
 def test_cli_serves_warns_on_public_hosts_and_stops_on_ctrl_c(model_dir):
     process = subprocess.Popen([sys.executable, "-m", "i2i", "serve", str(model_dir), "--host", "0.0.0.0",
                                 "--port", "0"], stderr=subprocess.PIPE, text=True)
