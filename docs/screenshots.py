@@ -34,9 +34,10 @@ def browser(profile: Path):
 
 
 def save_small(driver, path: Path, height: int) -> None:
-    """A screenshot of the top ``height`` pixels, quantised to 256 colours."""
+    """A screenshot of the top ``height`` pixels (at most the viewport), quantised to 256 colours."""
     shot = path.with_suffix(".full.png")
     driver.execute_script("window.scrollTo(0, 0)")
+    height = min(height, driver.execute_script("return window.innerHeight"))
     driver.save_screenshot(str(shot))
     with Image.open(shot) as image:
         image.crop((0, 0, image.width, height)).quantize(256).save(path, optimize=True)
@@ -93,14 +94,17 @@ def main() -> None:
     parser.add_argument("-o", "--out", type=Path, default=DOCS, help="folder for serve.png and study.png")
     args = parser.parse_args()
 
+    from i2i.modeldir import load_config
     from i2i_tasks.demo_data import synthesize
 
+    size = load_config(args.model)["train_size"]["load_size"]  # scenes at the scale the model learnt
     with tempfile.TemporaryDirectory(prefix="i2i-screenshots-") as tmp:
         tmp = Path(tmp)
-        (pair,) = synthesize(tmp / "data", "test", count=8, size=64)[3:4]
+        (pair,) = synthesize(tmp / "data", "test", count=8, size=size)[3:4]
         with Image.open(pair) as image:
             image.crop((0, 0, image.width // 2, image.height)).save(tmp / "labels.png")
         driver = browser(tmp / "profile")
+        driver.set_window_size(1000, 760)
         try:
             serve_screenshot(driver, args.model, tmp / "labels.png", args.out / "serve.png")
             study_screenshot(driver, args.model, tmp / "data", tmp / "study", args.out / "study.png")
