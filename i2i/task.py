@@ -59,6 +59,8 @@ class Task:
     size, into what the model saw in training; ``i2i translate MODEL INPUT --task TASK`` applies it.
     ``generator_args`` / ``discriminator_args``: defaults for the task's own generator / discriminator (e.g.
     a narrower network for a demo); ``--gen-arg`` / ``--disc-arg`` override them key by key.
+    ``palette``: for tasks whose input is a label map, each label's name and RGB colour, in the order a
+    drawing tool offers them (the first is the background); ``i2i serve`` draws with these colours.
     """
 
     name: str
@@ -82,6 +84,7 @@ class Task:
     synthesize: str | None = None
     prepare: str | None = None
     preprocess: str | None = None
+    palette: tuple[tuple[str, tuple[int, int, int]], ...] = ()
 
     def as_dict(self) -> dict:
         return asdict(self)
