@@ -105,7 +105,7 @@ def _check_compatible(translators: dict) -> dict:
 
 def make_study(models: list[str], task_name: str | None, out: Path, *, split: str = "test", data: str | None = None,
                protocol: Protocol = Protocol(), max_pairs: int | None = None, mode: str | None = None,
-               device: str = "auto", precision: str = "fp32", seed: int = 0,
+               device: str = "auto", precision: str = "auto", cpu_gemm: bool | None = None, seed: int = 0,
                progress: Callable[[int], None] = lambda n: None, total: Callable[[int], None] = lambda n: None) -> dict:
     """Translate ``split`` with each model and write the study folder ``out``; returns its config.
 
@@ -122,7 +122,8 @@ def make_study(models: list[str], task_name: str | None, out: Path, *, split: st
     out = Path(out)
     if out.exists() and any(out.iterdir()):
         raise ConfigError(f"{out} exists and is not empty; choose a new folder for the study")
-    translators = {label: Translator.load(model, device=device, mode=mode, precision=precision, seed=seed)
+    translators = {label: Translator.load(model, device=device, mode=mode, precision=precision, seed=seed,
+                                          cpu_gemm=cpu_gemm)
                    for label, model in zip(model_labels(models), models)}
     config = _check_compatible(translators)
     task_name = task_name or config["task"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from i2i.cli.options import hardware_options, warn_if_slow
 from i2i.errors import ConfigError
 
 
@@ -16,7 +17,7 @@ from i2i.errors import ConfigError
 @click.option("--tile", type=int, metavar="SIZE", help="Translate in overlapping SIZE-pixel tiles (large images).")
 @click.option("--overlap", type=int, default=32, metavar="PX", show_default=True, help="Pixels tiles share.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps.")
-@click.option("--precision", default="fp32", show_default=True, help="fp32, bf16 or fp16 (fp16: GPUs only).")
+@hardware_options
 @click.option("--max-upload-mb", type=click.FloatRange(min=0, min_open=True), default=20, show_default=True,
               help="Largest upload accepted (413 above it).")
 @click.option("--max-pixels", type=click.IntRange(min=1), default=2048 * 2048, show_default=True,
@@ -24,7 +25,7 @@ from i2i.errors import ConfigError
 @click.option("--queue", "queue_size", type=click.IntRange(min=1), default=8, show_default=True,
               help="Requests that may wait per model; more get 503.")
 @click.option("-v", "--verbose", is_flag=True, help="Log every request.")
-def serve_command(models, host, port, mode, tile, overlap, device, precision, max_upload_mb, max_pixels, queue_size,
+def serve_command(models, host, port, mode, tile, overlap, device, precision, cpu_gemm, max_upload_mb, max_pixels, queue_size,
                   verbose) -> None:
     """Serve a page to draw or upload an image, translate it with MODEL and download the output.
 
@@ -44,7 +45,9 @@ def serve_command(models, host, port, mode, tile, overlap, device, precision, ma
     for model in models:
         click.echo(f"loading {model}", err=True)
         translators[model] = Translator.load(model, device=device, mode=mode, precision=precision, tile=tile,
-                                             overlap=overlap)
+                                             overlap=overlap, cpu_gemm=cpu_gemm)
+    for translator in list(translators.values())[:1]:  # one warning, however many models
+        warn_if_slow(translator.precision_choice)
     palettes = {name: task_palette(t.config["task"]) for name, t in translators.items()}
     limits = Limits(max_bytes=int(max_upload_mb * 1024 * 1024), max_pixels=max_pixels, queue_size=queue_size)
     server = TranslationServer(translators, host=host, port=port, limits=limits, palettes=palettes, verbose=verbose)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from i2i.cli.options import ComponentName
+from i2i.cli.options import ComponentName, hardware_options
 
 
 @click.group("study")
@@ -35,10 +35,10 @@ def study_group() -> None:
 @click.option("--mode", type=click.Choice(["paper", "eval"]), help="Inference mode [each model's].")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for paper mode's dropout.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps.")
-@click.option("--precision", default="fp32", show_default=True, help="fp32, bf16 or fp16 (fp16: GPUs only).")
+@hardware_options
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 def make_command(models, task, data, split, out, practice, trials, catch, seconds, question, max_pairs, mode, seed,
-                 device, precision, quiet) -> None:
+                 device, precision, cpu_gemm, quiet) -> None:
     """Translate a split with each MODEL and write a self-contained study page into OUT.
 
     MODEL is anything `i2i translate` takes; several models are compared in one study (each participant's
@@ -54,7 +54,7 @@ def make_command(models, task, data, split, out, practice, trials, catch, second
                         question=question)
     with tqdm(unit="img", disable=True if quiet else None, dynamic_ncols=True) as bar:
         study = make_study(list(models), task, Path(out), split=split, data=data, protocol=protocol,
-                           max_pairs=max_pairs, mode=mode, device=device, precision=precision, seed=seed,
+                           max_pairs=max_pairs, mode=mode, device=device, precision=precision, cpu_gemm=cpu_gemm, seed=seed,
                            progress=bar.update, total=lambda n: setattr(bar, "total", n))
     click.echo(f"study of {len(study['images'])} image(s) x {len(study['models'])} model(s) in {out}: open "
                f"{Path(out) / 'index.html'}, or run `i2i study serve {out}` to collect answers")
