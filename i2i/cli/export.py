@@ -15,13 +15,18 @@ def export_command(model, fmt, out, no_check) -> None:
 
     The export runs in eval mode (running statistics, no dropout), so it is deterministic. The paper's
     test-time mode keeps dropout on, which is random and cannot be exported deterministically; use
-    `i2i translate --mode paper` for it. Batch, height and width are dynamic (height and width multiples
-    of the generator's size multiple). The export is run on random inputs of two sizes and its largest
-    absolute difference from PyTorch is printed (ONNX needs onnxruntime: pip install 'i2i-pix2pix[export]').
+    `i2i translate --mode paper` for it. Batch, height and width are dynamic and any height and width
+    works: the graph reflect-pads the input to the generator's size multiple and crops the output back,
+    exactly as `i2i translate` does (reflection continues the image, so no dark frame appears at the
+    borders). The export is run on random inputs of two sizes and its largest absolute difference from
+    PyTorch is printed (ONNX needs onnxruntime: pip install 'i2i-pix2pix[export]'). The file's absolute
+    path is printed on stdout.
     """
     from i2i.export import export_model
 
     result = export_model(model, fmt, out, check=not no_check)
+    click.echo(f"wrote {fmt} model to {result.path} (any height and width: padded to multiples of "
+               f"{result.size_multiple} and cropped back inside the graph)", err=True)
     click.echo(str(result.path))
     if result.max_abs_diff is not None:
         sizes = ", ".join("x".join(map(str, shape)) for shape in result.shapes)
