@@ -26,6 +26,7 @@ from i2i.atomic import atomic_path
 from i2i.components import set_inference_mode
 from i2i.errors import ConfigError, DataError, I2IError
 from i2i.modeldir import load_generator
+from i2i.run_checkpoint import checkpoint_model
 from i2i.tiling import pad_to_multiple
 
 FORMATS = {"onnx": ".onnx", "torchscript": ".pt"}
@@ -42,10 +43,12 @@ class ExportResult:
     shapes: tuple[tuple[int, ...], ...]
 
 
-def default_output(model: str, fmt: str) -> Path:
-    """``<name>.onnx`` / ``<name>.pt`` in the working folder, named after the run, model dir or Hub repo."""
+def default_output(model: str, fmt: str, checkpoint: str | None = None) -> Path:
+    """``<name>.onnx`` / ``<name>.pt`` in the working folder, named after the run, model dir or Hub repo
+    (``<name>-<checkpoint>.onnx`` for a run's checkpoint)."""
     path = Path(model).resolve() if Path(model).exists() else Path(model.split("@")[0])
-    return Path((path.parent.name if path.name == "model" else path.name) + FORMATS[fmt])
+    name = path.parent.name if path.name == "model" else path.name
+    return Path(name + (f"-{checkpoint}" if checkpoint else "") + FORMATS[fmt])
 
 
 def _save_onnx(generator: nn.Module, path: Path, config: dict[str, Any], multiple: int) -> None:
@@ -114,16 +117,17 @@ def parity(run: Callable[[torch.Tensor], torch.Tensor], generator: nn.Module,
     return worst
 
 
-def export_model(model: str | Path, fmt: str, out: Path | str | None = None, *, check: bool = True) -> ExportResult:
+def export_model(model: str | Path, fmt: str, out: Path | str | None = None, *, check: bool = True,
+                 checkpoint: str | None = None) -> ExportResult:
     """Export MODEL's generator in eval mode to ``out``; check it against PyTorch at two input sizes, one of them
-    not a multiple of the generator's size multiple."""
+    not a multiple of the generator's size multiple. ``checkpoint``: a run dir's checkpoint instead of model/."""
     if fmt not in FORMATS:
         raise ConfigError(f"unknown export format {fmt!r}; use {' or '.join(FORMATS)}")
-    generator, config = load_generator(model)
+    generator, config = load_generator(checkpoint_model(str(model), checkpoint))
     generator = set_inference_mode(generator, "eval")
     config = {**config, "inference_mode": "eval"}
     multiple = getattr(generator, "size_multiple", 1)
-    out = (Path(out) if out is not None else default_output(str(model), fmt)).absolute()
+    out = (Path(out) if out is not None else default_output(str(model), fmt, checkpoint)).absolute()
     try:
         with atomic_path(out) as tmp:
             _SAVERS[fmt](generator, tmp, config, multiple)

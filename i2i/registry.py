@@ -10,9 +10,9 @@ from typing import Any
 
 from i2i.errors import RegistryConflictError, UnknownComponentError
 
-KINDS = ("generators", "discriminators", "losses", "tasks", "metrics")
+KINDS = ("generators", "discriminators", "losses", "tasks", "metrics", "trackers")
 SINGULAR = {"generators": "generator", "discriminators": "discriminator", "losses": "loss", "tasks": "task",
-            "metrics": "metric"}
+            "metrics": "metric", "trackers": "tracker"}
 _PLURAL = {singular: kind for kind, singular in SINGULAR.items()}
 _GLOB_CHARS = frozenset("*?[")
 

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import click
 
+from i2i.cli.options import checkpoint_option
+
 
 @click.command("export")
 @click.argument("model")
 @click.option("--format", "fmt", type=click.Choice(["onnx", "torchscript"]), required=True, help="Export format.")
 @click.option("-o", "--out", type=click.Path(dir_okay=False), help="Output file [<name>.onnx or <name>.pt].")
 @click.option("--no-check", is_flag=True, help="Skip the parity check against PyTorch.")
-def export_command(model, fmt, out, no_check) -> None:
+@checkpoint_option
+def export_command(model, fmt, out, no_check, checkpoint) -> None:
     """Export MODEL's generator (a model dir, run dir or Hub id) to ONNX or TorchScript.
+
+    A run dir gives its final generator (model/), or with --checkpoint best|latest|epoch_N that
+    checkpoint's (the default file name then ends in -<checkpoint>).
 
     The export runs in eval mode (running statistics, no dropout), so it is deterministic. The paper's
     test-time mode keeps dropout on, which is random and cannot be exported deterministically; use
@@ -24,7 +30,7 @@ def export_command(model, fmt, out, no_check) -> None:
     """
     from i2i.export import export_model
 
-    result = export_model(model, fmt, out, check=not no_check)
+    result = export_model(model, fmt, out, check=not no_check, checkpoint=checkpoint)
     click.echo(f"wrote {fmt} model to {result.path} (any height and width: padded to multiples of "
                f"{result.size_multiple} and cropped back inside the graph)", err=True)
     click.echo(str(result.path))
