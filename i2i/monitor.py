@@ -145,7 +145,7 @@ def render_page(run: RunDir, records: list[dict[str, Any]], total_epochs: int, f
 <html><head><meta charset="utf-8">{refresh}<title>{title}: i2i run</title>
 <style>body{{font-family:sans-serif;margin:1em}} svg.chart{{font-size:11px;margin:4px;background:#fafafa}}
 table.val td,table.val th{{padding:2px 8px;text-align:right}} figure{{display:inline-block;margin:6px}}
-img{{max-width:100%;image-rendering:pixelated}} .status{{color:#555}}</style>
+img{{min-width:256px;max-width:100%;image-rendering:pixelated}} .status{{color:#555}}</style>
 </head><body><h1>{title}</h1>
 <p class="status">{html.escape(status)}; updated {updated}</p><p>{summary}</p>
 <h2>Losses</h2><div>{charts or "<p>no losses logged yet</p>"}</div>
@@ -174,7 +174,7 @@ class RunMonitor:
         self.run, self.total_epochs, self.steps_per_epoch = run, total_epochs, steps_per_epoch
         self.trackers = list(trackers)
         self.lines = not quiet and not sys.stderr.isatty()
-        self.page_every, self._page_written = page_every, 0.0
+        self.page_every, self._page_written = page_every, None
 
     def log(self, record: dict[str, Any]) -> None:
         """A record just appended to metrics.jsonl: step losses, or an epoch's end (with ``val``)."""
@@ -188,7 +188,7 @@ class RunMonitor:
             losses = ", ".join(f"{k.removeprefix('loss_')} {v:.3f}" for k, v in record.items() if k.startswith("loss_"))
             print(f"epoch {record['epoch']}/{self.total_epochs}, step {record['step']}/{total}, "
                   f"{record.get('img_per_s', 0):.2f} img/s: {losses}", file=sys.stderr, flush=True)
-        if epoch_end or time.monotonic() - self._page_written >= self.page_every:
+        if epoch_end or self._page_written is None or time.monotonic() - self._page_written >= self.page_every:
             write_page(self.run, self.total_epochs)
             self._page_written = time.monotonic()
 
