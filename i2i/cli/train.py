@@ -17,8 +17,11 @@ _RUNTIME = {"resume", "device", "precision", "quiet", "num_workers", "channels_l
 
 @click.command("train")
 @click.option("--task", type=ComponentName("tasks"), default="demo", show_default=True,
-              help="Registered task (`i2i list tasks`); its recipe gives the defaults below.")
-@click.option("--data", type=click.Path(file_okay=False), help="Folder with the task's splits (train/, val/, test/).")
+              help="Registered task (`i2i list tasks`; `paired` for your own A|B images or A/ + B/ folders); "
+                   "its recipe gives the defaults below.")
+@click.option("--data", type=click.Path(file_okay=False),
+              help="Folder with the task's splits (train/, val/, test/), or the files directly (split by file "
+                   "name hash: 90/5/5).")
 @click.option("--gen", "generator", type=ComponentName("generators"), help="Generator [task default: unet].")
 @click.option("--gen-arg", "gen_args", multiple=True, metavar="KEY=VALUE", help="Generator argument, e.g. ngf=32.")
 @click.option("--disc", "discriminator", type=ComponentName("discriminators"),
@@ -41,7 +44,7 @@ _RUNTIME = {"resume", "device", "precision", "quiet", "num_workers", "channels_l
 @click.option("--best-metric", help="Also keep checkpoints/best: the epoch with the best value of this validation "
                                     "metric [off: model/ is the final generator, as in the paper; PSNR and L1 "
                                     "favour the blurriest GAN epochs].")
-@click.option("--save-every", type=int, help="Keep a checkpoint every N epochs (latest is always kept) [5].")
+@click.option("--save-every", type=int, help="Keep a checkpoint every N epochs (0: none; latest is always kept) [5].")
 @click.option("--save-training-state", is_flag=True, default=None,
               help="Periodic and best checkpoints hold G, D and both optimisers [generator weights only; "
                    "checkpoints/latest always holds the full state, which --resume needs].")
