@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Literal
 
-Layout = Literal["aligned", "folders", "photos"]
+Layout = Literal["aligned", "folders", "photos", "auto"]
 Direction = Literal["AtoB", "BtoA"]
 
 
@@ -50,7 +50,8 @@ class Task:
     """A translation problem: how to get and read its pairs, its channels, recipe and defaults.
 
     ``layout``: ``aligned`` (A|B side by side in split folders), ``folders`` (``A/`` and ``B/`` with
-    matching names, per split) or ``photos`` (single photos; ``pair_maker`` makes (A, B) from each).
+    matching names, per split), ``photos`` (single photos; ``pair_maker`` makes (A, B) from each) or
+    ``auto`` (``folders`` where the data has ``A/`` and ``B/``, else ``aligned``; see :mod:`i2i.pairs`).
     ``pair_maker`` and ``synthesize`` are lazy ``"module:attr"`` strings so listing tasks stays light.
     ``synthesize(root, split)`` writes a synthetic aligned split at the task's own sizes (offline tasks).
     ``prepare(source, dest)`` builds the split folders in ``dest`` from the user's copy of the data in its
