@@ -116,8 +116,8 @@ class Ablation:
         session = TrainingRun(config, run, device=self.device, precision=self.precision, quiet=self.quiet)
         if self.max_train is not None:
             self._subsample(session)
-        if run.checkpoint("latest").is_file():
-            session.load("latest")
+        if run.has_checkpoint():
+            session.resume()
         else:
             run.config_path.unlink(missing_ok=True)  # a run stopped before its first checkpoint starts over
             run.create()
