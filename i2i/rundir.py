@@ -91,7 +91,10 @@ class RunDir:
             lock.release()
 
     def write_config(self, config: dict[str, Any]) -> None:
-        atomic_write_text(self.config_path, json.dumps(config, indent=2) + "\n")
+        try:
+            atomic_write_text(self.config_path, json.dumps(config, indent=2) + "\n")
+        except OSError as exc:
+            raise DataError(f"cannot write {self.config_path}: {exc.strerror or exc}") from exc
 
     def read_config(self) -> dict[str, Any]:
         if not self.config_path.is_file():

@@ -136,7 +136,7 @@ class TrainingRun:
             return
         self.load("latest")
         if self.batch_in_epoch == 0 and self.epoch > 0 and not self._exported(self.epoch):
-            # stopped between the checkpoint and the export (i2i before 0.2 saved `latest` first)
+            # stopped between the checkpoint and the export by an earlier i2i, which saved `latest` first
             self.epoch, self.batch_in_epoch = self.epoch - 1, self.loader.batch_sampler.batches_per_epoch()
         self.run.drop_metrics_after(self.global_step, epoch_ended=self.batch_in_epoch == 0)
 
@@ -149,6 +149,7 @@ class TrainingRun:
 
     @property
     def resume_point(self) -> str:
+        """Where training continues, in words."""
         if self.global_step == 0:
             return "from its start (it saved no checkpoint)"
         if self.epoch_trained:
@@ -166,9 +167,9 @@ class TrainingRun:
         self.epoch, self.batch_in_epoch = meta["epoch"], meta["batch_in_epoch"]
         self.global_step, self.best = meta["global_step"], meta["best"]
 
-    def export_model(self, epoch: int | None = None) -> Path:
-        """Write the generator of ``epoch`` (default: the current one) as a model dir (``RUN/model``) that the
-        translator loads without flags; its files are staged and swapped in together."""
+    def export_model(self, epoch: int) -> Path:
+        """Write the generator, trained for ``epoch`` epochs, as a model dir (``RUN/model``) that the translator
+        loads without flags; its files are staged and swapped in together."""
         from i2i.modelcard import write_model_card
         from i2i.modeldir import model_config, save_model_dir
 
@@ -179,7 +180,7 @@ class TrainingRun:
                 c.generator, c.generator_args, in_channels=c.in_channels, out_channels=c.out_channels,
                 load_size=c.load_size, crop_size=c.crop_size, task=c.task, direction=c.direction,
                 inference_mode=c.inference_mode, dataset=c.data or c.task,
-                epochs=self.epoch if epoch is None else epoch))
+                epochs=epoch))
             write_model_card(staging, samples=self.run.samples)
         return self.run.model
 
@@ -264,8 +265,8 @@ class TrainingRun:
         epoch as done. Until then the position stays "all batches of the epoch trained" (what Ctrl-C saves), and
         each phase is idempotent, so a run stopped at any point ends the epoch again, to the same files."""
         c = self.config
-        epoch, best = self.epoch + 1, self.best
-        done = {"epoch": epoch, "batch_in_epoch": 0}
+        epoch = self.epoch + 1
+        after = {"epoch": epoch, "batch_in_epoch": 0, "best": self.best}  # the position once the end is done
         record: dict[str, Any] = {"epoch": epoch, "step": self.global_step}
         source = self.val_set if self.val_set is not None else self.train_set
         fault_point("end:samples")
@@ -274,20 +275,20 @@ class TrainingRun:
             fault_point("end:validate")
             scores = self.validator.evaluate(self.trainer.generator, self.val_set)
             record["val"] = scores
-            if self.validator.improved(scores, best):
-                best = scores[c.best_metric]
-                self.save("best", **done, best=best)
+            if self.validator.improved(scores, after["best"]):
+                after["best"] = scores[c.best_metric]
+                self.save("best", **after)
         fault_point("end:log")
         self.run.log(record)
         fault_point("end:periodic")
         if c.save_every and epoch % c.save_every == 0:
-            self.save(f"epoch_{epoch:04d}", **done, best=best)
+            self.save(f"epoch_{epoch:04d}", **after)
         fault_point("end:export")
         self.export_model(epoch)
         fault_point("end:latest")
-        self.save("latest", **done, best=best)
+        self.save("latest", **after)
         self._in_step = True  # the position changes as a whole: a Ctrl-C now takes effect after it
-        self.epoch, self.batch_in_epoch, self.best = epoch, 0, best
+        self.epoch, self.batch_in_epoch, self.best = epoch, 0, after["best"]
         self._in_step = False
         print(f"epoch {epoch}/{c.total_epochs} done" +
               "".join(f", {k} {v:.4g}" for k, v in record.get("val", {}).items()), file=sys.stderr, flush=True)

@@ -7,6 +7,7 @@ already imported), on one thread so that every run does the same arithmetic. Net
 a 5-level U-Net with ngf 8, a PatchGAN with ndf 8, 2 training pairs of batch 1 and 2 epochs.
 """
 
+import errno
 import json
 import os
 import resource
@@ -20,6 +21,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from i2i.atomic import remove_leftovers, save_safetensors, staged_dir
 from i2i.checkpoint import read_checkpoint_meta
 from i2i.cli import cli
 from i2i.faults import ENV
@@ -191,7 +193,7 @@ def test_run_killed_in_its_first_checkpoint_write_restarts_in_place(restart, dat
 
 
 def test_run_whose_model_lags_its_checkpoint_exports_on_resume(first_epoch, tmp_path):
-    """What i2i before 0.2 left after a kill between `latest` and the export: resume finishes the epoch."""
+    """What an earlier i2i (`latest` saved before the export) left after a kill in between: resume finishes it."""
     run = tmp_path / "run"
     shutil.copytree(first_epoch, run)
     shutil.rmtree(run / "model")
@@ -228,3 +230,49 @@ def test_full_disk_while_checkpointing_is_one_line_and_the_run_resumes(first_epo
     assert resume(run, log=log) == 0, log.read_text()
     assert_same_run(run, reference)
     assert not leftovers(run)
+
+
+# --- the writers' own guarantees, without training ------------------------------------------------------
+
+def test_a_full_disk_is_an_os_error_naming_the_file_and_keeps_the_previous_one(tmp_path, monkeypatch):
+    import safetensors.torch
+    from safetensors import SafetensorError
+
+    path = tmp_path / "weights.safetensors"
+    save_safetensors({"w": torch.ones(2)}, path)
+
+    def full_disk(tensors, filename, metadata=None):
+        Path(filename).write_bytes(b"half a file")
+        raise SafetensorError("Error while serializing: I/O error: No space left on device (os error 28)")
+
+    monkeypatch.setattr(safetensors.torch, "save_file", full_disk)
+    with pytest.raises(OSError) as raised:
+        save_safetensors({"w": torch.zeros(2)}, path)
+    assert (raised.value.errno, raised.value.filename) == (errno.ENOSPC, str(path))
+    assert torch.equal(load_file(str(path))["w"], torch.ones(2)) and os.listdir(tmp_path) == [path.name]
+
+
+def test_a_staged_folder_replaces_the_old_one_whole_or_not_at_all(tmp_path, monkeypatch):
+    target = tmp_path / "model"
+    with staged_dir(target) as staging:
+        (staging / "a").write_text("1")
+    with pytest.raises(RuntimeError), staged_dir(target) as staging:
+        (staging / "a").write_text("2")
+        raise RuntimeError("failed while writing")
+    monkeypatch.setenv(ENV, "swap:model:SIGINT")  # Ctrl-C between moving the old folder aside and the new in
+    with pytest.raises(KeyboardInterrupt), staged_dir(target) as staging:
+        (staging / "a").write_text("3")
+    assert (target / "a").read_text() == "1" and os.listdir(tmp_path) == ["model"]
+    monkeypatch.delenv(ENV)
+    with staged_dir(target) as staging:
+        (staging / "b").write_text("4")
+    assert os.listdir(target) == ["b"] and os.listdir(tmp_path) == ["model"]
+
+
+def test_leftovers_of_killed_writes_are_recognised_by_name(tmp_path):
+    for name in (".latest.safetensors.tmp-123", ".model.staging-45", ".model.old-6", "latest.safetensors",
+                 ".lock", "notes.tmp-1", ".x.tmp-abc"):
+        (tmp_path / name).mkdir() if "staging" in name or "old" in name else (tmp_path / name).write_text("")
+    assert sorted(p.name for p in remove_leftovers(tmp_path)) == [".latest.safetensors.tmp-123", ".model.old-6",
+                                                                  ".model.staging-45"]
+    assert sorted(os.listdir(tmp_path)) == [".lock", ".x.tmp-abc", "latest.safetensors", "notes.tmp-1"]
