@@ -116,13 +116,13 @@ class Ablation:
         session = TrainingRun(config, run, device=self.device, precision=self.precision, quiet=self.quiet)
         if self.max_train is not None:
             self._subsample(session)
-        if run.has_checkpoint():
-            session.resume()
-        else:
-            run.config_path.unlink(missing_ok=True)  # a run stopped before its first checkpoint starts over
-            run.create()
-        session.write_config()
-        session.fit()
+        with run.lock():
+            if run.has_checkpoint():
+                session.resume()
+            else:
+                run.create()  # a run stopped before its first checkpoint starts over
+            session.write_config()
+            session.fit()
         return run.path
 
     def check_budget(self) -> None:

@@ -83,7 +83,7 @@ class RunDir:
                             f"or stop it first") from None
         try:
             atomic_write_text(pid_path, f"{os.getpid()}\n")
-            for folder in (self.path, self.checkpoints, self.samples, self.model):
+            for folder in (self.path, self.checkpoints, self.model):
                 remove_leftovers(folder)
             yield self
         finally:

@@ -15,6 +15,7 @@ import shutil
 import signal
 import sys
 import traceback
+import warnings
 from pathlib import Path
 
 import pytest
@@ -41,7 +42,9 @@ def i2i(*args, fault: str | None = None, log: Path | None = None, limit_bytes: i
     ``fault``: ``$I2I_FAULT`` for the child; ``log``: where its stdout and stderr go; ``limit_bytes``: the
     largest file it may write (RLIMIT_FSIZE: bigger writes fail with EFBIG, as on a full disk).
     """
-    pid = os.fork()
+    with warnings.catch_warnings():  # Python 3.12+ warns on forking with threads (torch's pool); the child uses one
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pid = os.fork()
     if pid == 0:  # the child: never return into pytest
         code = 1
         try:
