@@ -113,12 +113,8 @@ def resume(run, *args, **kwargs) -> int:
     return i2i("train", "--resume", run, "--device", "cpu", "--quiet", *args, **kwargs)
 
 
-def tensors(path: Path) -> dict[str, torch.Tensor]:
-    return load_file(str(path))
-
-
 def assert_same_tensors(path: Path, other: Path) -> None:
-    ours, theirs = tensors(path), tensors(other)
+    ours, theirs = load_file(str(path)), load_file(str(other))
     assert ours.keys() == theirs.keys(), path
     assert not [k for k in ours if not torch.equal(ours[k], theirs[k])], path
 
