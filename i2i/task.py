@@ -57,6 +57,8 @@ class Task:
     own layout (e.g. the official Cityscapes folders); ``i2i data prepare TASK --from SOURCE`` calls it.
     ``preprocess(image) -> image`` (uint8 (C, H, W) both) turns a raw input, resized to the model's crop
     size, into what the model saw in training; ``i2i translate MODEL INPUT --task TASK`` applies it.
+    ``palette``: for tasks whose input is a label map, each label's name and RGB colour, in the order a
+    drawing tool offers them (the first is the background); ``i2i serve`` draws with these colours.
     """
 
     name: str
@@ -78,6 +80,7 @@ class Task:
     synthesize: str | None = None
     prepare: str | None = None
     preprocess: str | None = None
+    palette: tuple[tuple[str, tuple[int, int, int]], ...] = ()
 
     def as_dict(self) -> dict:
         return asdict(self)

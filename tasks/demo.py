@@ -4,6 +4,9 @@ from i2i.hookspecs import hookimpl
 from i2i.task import DataSource, Recipe, Task
 
 _GENERATOR = "i2i_tasks.demo_data:synthesize"
+LABEL_COLORS = (("sky", (70, 130, 230)), ("ground", (150, 90, 30)), ("building", (220, 40, 40)),
+                ("window", (250, 220, 40)), ("tree", (30, 200, 60)))
+"""The demo's label classes and their flat colours in the A images."""
 
 DEMO = Task(
     name="demo",
@@ -25,6 +28,7 @@ DEMO = Task(
     loss="l1+cgan",
     sources=(DataSource("generated", _GENERATOR, note="procedural; see i2i_tasks.demo_data"),),
     synthesize=_GENERATOR,
+    palette=LABEL_COLORS,
 )
 
 
