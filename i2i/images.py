@@ -21,7 +21,8 @@ import numpy as np
 import torch
 from torchvision.io import ImageReadMode, decode_image, encode_jpeg, encode_png
 
-from i2i.errors import ConfigError, DataError
+from i2i.errors import DataError
+from i2i.limits import read_limit
 
 PIL_SUFFIXES = (".bmp", ".tif", ".tiff")  # read by Pillow (as PNG, GIF and WebP are)
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp", *PIL_SUFFIXES)
@@ -49,16 +50,7 @@ def display_path(path: Path | str) -> str:
 
 def max_image_pixels() -> int:
     """The most pixels (width x height) an image may have: ``$I2I_MAX_IMAGE_PIXELS`` or 90 million."""
-    value = os.environ.get(MAX_PIXELS_ENV, "").strip()
-    if not value:
-        return DEFAULT_MAX_PIXELS
-    try:
-        limit = int(value.replace("_", ""))
-    except ValueError:
-        limit = 0
-    if limit < 1:
-        raise ConfigError(f"{MAX_PIXELS_ENV} must be a positive whole number of pixels, got {value!r}")
-    return limit
+    return int(read_limit(MAX_PIXELS_ENV, DEFAULT_MAX_PIXELS))
 
 
 def check_pixels(width: int, height: int, name: str, max_pixels: int | None = None) -> None:
