@@ -126,3 +126,22 @@ def test_aligned_and_folder_data_read_palettes_and_exif_like_translation(tmp_pat
     item = PairDataset(tmp_path, "test", load_size=16, crop_size=16)[0]
     expected = Translator.load(model, device="cpu").prepare(tmp_path / "test" / "pal.png")
     assert torch.equal(torch.cat([item["a"], item["b"]], -1), expected)
+
+
+def test_images_too_big_to_translate_whole_are_tiled(monkeypatch, capsys):
+    import i2i.translator as module
+    from test_modeldir import PointwiseGenerator
+    from test_translator import signed, translator
+
+    monkeypatch.setattr(module, "AUTO_TILE_PIXELS", 40 * 40)
+    monkeypatch.setattr(module, "AUTO_TILE", 20)  # rounded up to the size multiple, 24
+    generator = PointwiseGenerator()
+    auto = translator(generator, mode="eval", overlap=8)
+    small, big = signed(3, 40, 40, seed=1), signed(3, 48, 40, seed=2)
+    assert torch.equal(auto.translate(small), translator(generator, mode="eval").translate(small))
+    assert generator.batch_sizes == [1, 1] and "tiles" not in capsys.readouterr().err
+    tiled = translator(generator, mode="eval", tile=24, overlap=8, batch_size=8).translate(big)
+    generator.batch_sizes.clear()
+    assert torch.equal(auto.translate(big), tiled)
+    assert generator.batch_sizes == [6]  # 3x2 overlapping 24-px tiles in one pass
+    assert "translating a 40x48 image in 24-pixel tiles" in capsys.readouterr().err
