@@ -121,10 +121,10 @@ def _decode(data: bytes, name: str, limit: int) -> torch.Tensor:
             with Image.open(io.BytesIO(data)) as image:
                 check_pixels(*image.size, name, limit)
                 frames = getattr(image, "n_frames", 1)
-                if frames > 1:
+                if frames > 1 and image.format != "MPO":  # MPO: a camera's JPEG with extra views; the first is the photo
                     raise DataError(f"cannot read {name}: it is an animated {image.format} with {frames} frames; "
                                     f"save the frame you want as a PNG")
-                if image.format == "JPEG" and image.mode in ("L", "RGB"):
+                if image.format in ("JPEG", "MPO") and image.mode in ("L", "RGB"):
                     return _decode_with_torchvision(data, name)
                 sixteen_bit_colour = image.format == "PNG" and image.tile and image.tile[0][3] in _SIXTEEN_BIT_COLOUR
                 pixels = _pillow_pixels(image)

@@ -69,6 +69,10 @@ def test_palette_exif_and_odd_names_are_read_as_a_viewer_shows_them(tmp_path):
         read_image(odd)
     with pytest.raises(DataError, match="animated GIF with 3 frames"):
         read_image(write(tmp_path, "anim.gif", animated_gif()))
+    photo, depth = (Image.fromarray(np.full((8, 8, 3), value, np.uint8)) for value in (10, 200))
+    camera = tmp_path / "camera.jpg"  # a phone's multi-picture JPEG (MPO): the first picture is the photo
+    photo.save(camera, "MPO", save_all=True, append_images=[depth])
+    assert read_image(camera).float().mean() == 10
 
 
 def test_translate_survives_a_short_idat_png_and_skips_bad_images_on_request(model, tmp_path):
