@@ -127,7 +127,7 @@ def _decode(data: bytes, name: str, limit: int) -> torch.Tensor:
                 if image.format in ("JPEG", "MPO") and image.mode in ("L", "RGB"):
                     return _decode_with_torchvision(data, name)
                 sixteen_bit_colour = image.format == "PNG" and image.tile and image.tile[0][3] in _SIXTEEN_BIT_COLOUR
-                pixels = _pillow_pixels(image)
+                pixels = _pillow_pixels(image, name)
                 return _decode_with_torchvision(data, name) if sixteen_bit_colour else pixels
     except DataError:
         raise
@@ -146,7 +146,7 @@ def _decode_with_torchvision(data: bytes, name: str) -> torch.Tensor:
         raise DataError(f"cannot decode image {name}: {_reason(exc)}") from exc
 
 
-def _pillow_pixels(image) -> torch.Tensor:
+def _pillow_pixels(image, name: str) -> torch.Tensor:
     """A Pillow image as (C, H, W) uint8 (uint16 for 16-bit grey), rotated upright, palettes as RGB(A)."""
     from PIL import ImageOps
 
@@ -161,7 +161,7 @@ def _pillow_pixels(image) -> torch.Tensor:
     if image.mode.startswith("I"):
         array = array.clip(0, 65535).astype(np.uint16)
     if array.dtype not in (np.uint8, np.uint16) or array.ndim not in (2, 3):
-        raise DataError(f"unsupported {array.dtype} image of shape {array.shape}")
+        raise DataError(f"cannot decode image {name}: unsupported {array.dtype} image of shape {array.shape}")
     return _to_chw(array)
 
 
