@@ -18,6 +18,7 @@ from tqdm.auto import tqdm
 from i2i import __version__
 from i2i.atomic import staged_dir
 from i2i.checkpoint import load_checkpoint, save_checkpoint
+from i2i.components import check_arguments
 from i2i.errors import ConfigError, DataError, I2IError, Interrupted
 from i2i.faults import fault_point
 from i2i.modeldir import load_config
@@ -66,10 +67,14 @@ def build_networks(config: TrainConfig, objective: Objective, registry) -> tuple
 
 def _build(factory, kind: str, name: str, args: dict, **fixed):
     """``factory(**fixed, **args)``; arguments it rejects are the user's mistake: one clear line."""
+    flag = "--gen-arg" if kind == "generator" else "--disc-arg"
+    try:
+        check_arguments(factory, kind, name, {**fixed, **args})
+    except ConfigError as exc:
+        raise ConfigError(f"{exc} ({flag})") from None
     try:
         return factory(**fixed, **args)
     except (TypeError, ValueError) as exc:
-        flag = "--gen-arg" if kind == "generator" else "--disc-arg"
         raise ConfigError(f"{kind} {name!r} rejects the arguments {args} ({flag}): {exc}; "
                           f"`i2i info {name}` lists its options") from exc
 
