@@ -88,6 +88,22 @@ class RunDir:
         return self.samples / f"epoch_{epoch:04d}.png"
 
 
+class FollowerRunDir(RunDir):
+    """The run dir as a distributed run's processes other than rank 0 see it: they read, rank 0 writes."""
+
+    def create(self) -> "RunDir":
+        return self
+
+    def write_config(self, config: dict[str, Any]) -> None:
+        pass
+
+    def drop_metrics_after(self, step: int) -> None:
+        pass
+
+    def log(self, record: dict[str, Any]) -> None:
+        pass
+
+
 def _step_of(line: str) -> float:
     """A metrics line's step; a line cut short by a crash counts as after every step."""
     try:

@@ -15,7 +15,7 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
-from i2i import __version__
+from i2i import __version__, distributed
 from i2i.checkpoint import load_checkpoint, save_checkpoint
 from i2i.errors import ConfigError, DataError, I2IError, Interrupted
 from i2i.objective import Objective
@@ -81,14 +81,19 @@ class TrainingRun:
         torch.manual_seed(config.seed)
         objective = Objective.build(config.loss, registry, config.lambda_l1)
         generator, discriminator = build_networks(config, objective, registry)
+        world = distributed.world()
+        if world.active and config.sync_bn:
+            generator = distributed.convert_sync_batchnorm(generator, device)
+            discriminator = discriminator and distributed.convert_sync_batchnorm(discriminator, device)
         self.trainer = PairTrainer(generator, discriminator, objective, lr=config.lr,
                                    betas=(config.beta1, config.beta2), device=device, precision=precision,
-                                   channels_last=channels_last)
+                                   channels_last=channels_last, data_parallel=distributed.data_parallel)
         root = task_data_root(self.task, config.data)
         self.train_set = self._dataset(root, "train", train=True)
-        self.val_set = self._dataset(root, "val", train=False) if (root / "val").is_dir() else None
+        # Validation runs on rank 0 alone; the other ranks wait for it at their next step.
+        self.val_set = self._dataset(root, "val", train=False) if (root / "val").is_dir() and world.is_main else None
         self.loader = build_loader(self.train_set, config.batch_size, shuffle=True, seed=config.seed,
-                                   num_workers=num_workers)
+                                   num_workers=num_workers, rank=world.rank, world_size=world.size)
         self.validator = Validator(config, registry, device, precision)
         self.epoch, self.batch_in_epoch, self.global_step = 0, 0, 0
         self.best: float | None = None
@@ -112,6 +117,7 @@ class TrainingRun:
         return {"epoch": self.epoch, "batch_in_epoch": self.batch_in_epoch, "global_step": self.global_step,
                 "best": self.best, "i2i_version": __version__}
 
+    @distributed.main_process_only
     def save(self, name: str) -> Path:
         return save_checkpoint(self.run.checkpoint(name), self.trainer.modules, self.trainer.optimizers,
                                self._meta(), self.trainer.scaler)
@@ -130,6 +136,7 @@ class TrainingRun:
         self.epoch, self.batch_in_epoch = meta["epoch"], meta["batch_in_epoch"]
         self.global_step, self.best = meta["global_step"], meta["best"]
 
+    @distributed.main_process_only
     def export_model(self) -> Path:
         """Write the generator as a model dir (``RUN/model``) that the translator loads without flags."""
         from i2i.modelcard import write_model_card
@@ -171,8 +178,8 @@ class TrainingRun:
             yield
             return
 
-        def on_interrupt(signum, frame):
-            if not self._in_step or self._stop_requested:
+        def on_interrupt(signum, frame):  # in a distributed run all ranks must stop after the same step
+            if (not self._in_step and not distributed.world().active) or self._stop_requested:
                 raise KeyboardInterrupt
             self._stop_requested = True
 
@@ -195,13 +202,14 @@ class TrainingRun:
         with bar:
             for batch in loader:
                 self._in_step = True  # a Ctrl-C from here on takes effect at the end of this iteration
+                distributed.seed_step(c.seed, self.global_step)
                 result = trainer.step(batch["a"], batch["b"])
                 self.batch_in_epoch += 1
                 self.global_step += 1
-                throughput.add(batch["a"].shape[0])
+                throughput.add(batch["a"].shape[0] * distributed.world().size)
                 bar.update(1)
                 if self.global_step % c.log_every == 0:
-                    losses = result.as_floats()
+                    losses = distributed.average(result.as_floats())
                     if not all(math.isfinite(v) for v in losses.values()):
                         raise I2IError(f"loss became non-finite at step {self.global_step}: {losses}; "
                                        f"try --precision fp32 or a lower --lr")
@@ -212,7 +220,7 @@ class TrainingRun:
                     self.save("latest")
                     last_save = time.monotonic()
                 self._in_step = False
-                if self._stop_requested:
+                if distributed.any_rank(self._stop_requested):
                     raise KeyboardInterrupt
 
     def _end_epoch(self) -> None:
@@ -232,5 +240,5 @@ class TrainingRun:
         if c.save_every and self.epoch % c.save_every == 0:
             self.save(f"epoch_{self.epoch:04d}")
         self.export_model()
-        print(f"epoch {self.epoch}/{c.total_epochs} done" +
+        distributed.print_on_main(f"epoch {self.epoch}/{c.total_epochs} done" +
               "".join(f", {k} {v:.4g}" for k, v in record.get("val", {}).items()), file=sys.stderr, flush=True)

@@ -8,10 +8,11 @@ import click
 from click.core import ParameterSource
 
 from i2i.cli.options import ComponentName, LossSpec, parse_key_values
-from i2i.errors import ConfigError
+from i2i.errors import ConfigError, Interrupted
 
 # Options that may differ when resuming: they change speed or output, not the run's maths.
-_RUNTIME = {"resume", "device", "precision", "quiet", "num_workers", "channels_last", "epochs", "epochs_decay"}
+_RUNTIME = {"resume", "device", "precision", "quiet", "num_workers", "channels_last", "epochs", "epochs_decay",
+            "nproc", "dist_timeout"}
 
 
 @click.command("train")
@@ -27,7 +28,8 @@ _RUNTIME = {"resume", "device", "precision", "quiet", "num_workers", "channels_l
 @click.option("--lambda-l1", type=float, help="Weight of the L1 term [100].")
 @click.option("--epochs", type=int, help="Epochs at constant learning rate [task recipe].")
 @click.option("--epochs-decay", type=int, help="Epochs of linear decay to zero after that [task recipe].")
-@click.option("--batch-size", type=int, help="Batch size [task recipe].")
+@click.option("--batch-size", type=int,
+              help="Batch size of each process [task recipe]; the global batch is this times the processes.")
 @click.option("--load-size", type=int, help="Resize both images to this before cropping [task recipe].")
 @click.option("--crop-size", type=int, help="Random crop size; sets the U-Net depth [task recipe].")
 @click.option("--flip/--no-flip", default=None, help="Random horizontal flip of each pair [task recipe].")
@@ -53,6 +55,12 @@ _RUNTIME = {"resume", "device", "precision", "quiet", "num_workers", "channels_l
               help="NHWC activations [on CUDA; off on the CPU, where it measured no faster].")
 @click.option("--num-workers", type=click.IntRange(min=0), default=0, show_default=True, help="Data loader worker processes.")
 @click.option("--quiet", is_flag=True, help="No progress bar (a line per epoch is always printed).")
+@click.option("--nproc", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Train in N processes on this machine (torchrun's machinery; one per GPU, or gloo on the CPU).")
+@click.option("--sync-bn/--no-sync-bn", default=None,
+              help="With several processes, batch norm over the global batch (SyncBatchNorm) [on].")
+@click.option("--dist-timeout", type=click.FloatRange(min=1), default=1800, show_default=True, metavar="SECONDS",
+              help="With several processes: how long one waits for the others before the run fails.")
 @click.pass_context
 def train_command(ctx: click.Context, **options) -> None:
     """Train a generator and discriminator with the paper's objective and schedule.
@@ -61,16 +69,38 @@ def train_command(ctx: click.Context, **options) -> None:
     `i2i train --task facades --data datasets/facades`,
     `i2i train --task maps --gen unet --disc patch70 --precision bf16`,
     `i2i train --resume runs/maps-20260101-120000`.
+    Several processes: `i2i train --nproc 2 ...` or `torchrun --nproc-per-node 8 -m i2i train ...`.
     """
-    from i2i.device import check_precision, resolve_device
+    from i2i import distributed
+
+    if options["nproc"] > 1:
+        distributed.launch_local(options["nproc"], _command_line(ctx, drop={"nproc"}))
+        return
+    device = distributed.setup(options["device"], options["dist_timeout"])
+    world = distributed.world()
+    try:
+        path = options["resume"] or options["out"]
+        with distributed.failing_together(f"; `i2i train --resume {path}` continues from the last checkpoint"
+                                          if path else ""):
+            _train(ctx, options, device, world)
+    except Interrupted:
+        if world.is_main:
+            raise
+        raise SystemExit(Interrupted.exit_code) from None  # rank 0 says what was saved
+    distributed.teardown()
+
+
+def _train(ctx: click.Context, options: dict, device, world) -> None:
+    from i2i.device import check_precision
     from i2i.plugins import get_registry
-    from i2i.rundir import RunDir
+    from i2i.rundir import FollowerRunDir, RunDir
     from i2i.train_config import TrainConfig
     from i2i.training import TrainingRun
 
-    device = resolve_device(options["device"])
+    run_dir = RunDir if world.is_main else FollowerRunDir
     precision = check_precision(options["precision"], device)
-    runtime = {"device": device, "precision": precision, "quiet": options["quiet"],
+    quiet = options["quiet"] or not world.is_main
+    runtime = {"device": device, "precision": precision, "quiet": quiet,
                "num_workers": options["num_workers"], "channels_last": options["channels_last"]}
     if options["resume"]:
         flags = {param.name: param.opts[0] for param in ctx.command.params}
@@ -79,11 +109,12 @@ def train_command(ctx: click.Context, **options) -> None:
         if changed:
             raise ConfigError(f"cannot change {', '.join(changed)} when resuming; only speed options and "
                               f"--epochs/--epochs-decay may change")
-        run = RunDir(options["resume"])
+        run = run_dir(options["resume"])
         config = TrainConfig.from_dict(run.read_config())
         for name in ("epochs", "epochs_decay"):
             if options[name] is not None:
                 setattr(config, name, options[name])
+        config.regroup(world.size)
         config.validate()
         session = TrainingRun(config, run, **runtime)
         session.resume()
@@ -95,7 +126,8 @@ def train_command(ctx: click.Context, **options) -> None:
         overrides = {k: options[k] for k in (
             "data", "generator", "discriminator", "loss", "lambda_l1", "epochs", "epochs_decay", "batch_size",
             "load_size", "crop_size", "flip", "direction", "lr", "beta1", "seed", "val_every", "best_metric",
-            "save_every", "log_every", "inference_mode", "skip_bad_images")}
+            "save_every", "log_every", "inference_mode", "skip_bad_images", "sync_bn")}
+        overrides["world_size"] = world.size
         overrides["generator_args"] = parse_key_values(options["gen_args"], "--gen-arg")
         overrides["discriminator_args"] = parse_key_values(options["disc_args"], "--disc-arg")
         if options["val_metrics"]:
@@ -104,17 +136,39 @@ def train_command(ctx: click.Context, **options) -> None:
         if overrides["data"] is not None:  # absolute, so the run resumes from any folder
             overrides["data"] = str(Path(overrides["data"]).expanduser().resolve())
         config = TrainConfig.from_task(task, **overrides)
-        run = RunDir(options["out"] or RunDir.default_path(task.name))
+        run = run_dir(options["out"] or RunDir.default_path(task.name))
         session = TrainingRun(config, run, **runtime)
         run.create()
     session.write_config()
-    if not options["quiet"]:
+    if not quiet:
         start = (f"resuming {run.path} at epoch {session.epoch + 1}, batch {session.batch_in_epoch + 1}: "
                  if options["resume"] else "training ")
         epochs = f"{config.total_epochs} epoch{'s' if config.total_epochs != 1 else ''}"
         click.echo(f"{start}{config.task}: {config.generator} + "
                    f"{config.discriminator if session.trainer.discriminator is not None else 'no D'}, "
                    f"loss {config.loss}, {epochs}, {len(session.train_set)} pairs, "
-                   f"{device} {precision} -> {run.path}", err=True)
+                   f"{device} {precision}{_processes(config)} -> {run.path}", err=True)
     model = session.fit()
-    click.echo(f"done: model in {model} (translate with `i2i translate {run.path} INPUT -o OUT`)", err=True)
+    if world.is_main:
+        click.echo(f"done: model in {model} (translate with `i2i translate {run.path} INPUT -o OUT`)", err=True)
+
+
+def _processes(config) -> str:
+    if config.world_size == 1:
+        return ""
+    return (f" x {config.world_size} processes, global batch {config.global_batch_size} "
+            f"({config.batch_size} each{', SyncBatchNorm' if config.sync_bn else ''})")
+
+
+def _command_line(ctx: click.Context, drop: set[str]) -> list[str]:
+    """This command's arguments as given on the command line, without the options in ``drop``."""
+    args = ["train"]
+    for param in ctx.command.params:
+        if param.name in drop or ctx.get_parameter_source(param.name) is not ParameterSource.COMMANDLINE:
+            continue
+        value = ctx.params[param.name]
+        if param.is_flag:
+            args.append(param.opts[0] if value else param.secondary_opts[0])
+        else:
+            args += [item for v in (value if param.multiple else [value]) for item in (param.opts[0], str(v))]
+    return args
