@@ -264,6 +264,15 @@ def any_rank(flag: bool) -> bool:
     return bool(value.item())
 
 
+def from_main(value: T) -> T:
+    """Rank 0's ``value`` on every rank (e.g. a default run path made from the clock)."""
+    if not _world.active:
+        return value
+    box = [value]
+    dist.broadcast_object_list(box, src=0, group=_control)
+    return box[0]
+
+
 def average(values: dict[str, float]) -> dict[str, float]:
     """The mean of each value over the ranks (the global batch's loss from each shard's)."""
     if not _world.active:
@@ -307,11 +316,10 @@ def failing_together(hint: str = "") -> Iterator[None]:
         raise
     except Exception as exc:
         if not _is_collective_failure(exc):
-            _leave_failure(f"rank {_world.rank}: {_first_line(exc)}")
+            _leave_failure(f"rank {_world.rank} failed: {_first_line(exc)}")
             raise
-        cause = _read_failure()
-        text = (f"process {cause} failed" if cause else
-                f"another process stopped without a message (killed, crashed or hung): {_first_line(exc)}")
+        text = _read_failure() or (f"another process stopped without a message (killed, crashed or hung): "
+                                   f"{_first_line(exc)}")
         raise DistributedError(f"{text}; rank {_world.rank} of {_world.size} stops too{hint}") from None
 
 

@@ -91,6 +91,7 @@ def train_command(ctx: click.Context, **options) -> None:
 
 
 def _train(ctx: click.Context, options: dict, device, world) -> None:
+    from i2i import distributed
     from i2i.device import check_precision
     from i2i.plugins import get_registry
     from i2i.rundir import FollowerRunDir, RunDir
@@ -136,7 +137,7 @@ def _train(ctx: click.Context, options: dict, device, world) -> None:
         if overrides["data"] is not None:  # absolute, so the run resumes from any folder
             overrides["data"] = str(Path(overrides["data"]).expanduser().resolve())
         config = TrainConfig.from_task(task, **overrides)
-        run = run_dir(options["out"] or RunDir.default_path(task.name))
+        run = run_dir(options["out"] or distributed.from_main(RunDir.default_path(task.name)))
         session = TrainingRun(config, run, **runtime)
         run.create()
     session.write_config()
