@@ -122,9 +122,10 @@ def main() -> None:
     rates: dict[str, list[float]] = {c["name"]: [] for c in configs}
     for repeat in range(args.repeats):
         for config in configs:
-            rates[config["name"]] += launch(args, config)
-            print(f"repeat {repeat + 1}/{args.repeats} {config['name']}: "
-                  f"{statistics.median(rates[config['name']]):.3f} img/s so far", file=sys.stderr, flush=True)
+            launched = launch(args, config)
+            rates[config["name"]] += launched
+            print(f"repeat {repeat + 1}/{args.repeats} {config['name']}: rounds "
+                  f"{', '.join(f'{r:.3f}' for r in launched)} img/s", file=sys.stderr, flush=True)
     medians = {name: statistics.median(values) for name, values in rates.items()}
     names = [c["name"] for c in configs]
     distributed_rate = medians[names[1]]

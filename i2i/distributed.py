@@ -377,7 +377,9 @@ def launch_local(nproc: int, args: list[str]) -> None:
         raise ConfigError("--nproc starts the processes itself: leave it out under torchrun")
     # As torchrun does: the machine's cores shared among the processes, not every process using them all.
     os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // nproc)))
-    logging.getLogger("torch.distributed.elastic").setLevel(logging.ERROR)
+    for name in list(logging.root.manager.loggerDict):  # the agent's notices; the processes say what matters
+        if name.startswith("torch.distributed.elastic"):
+            logging.getLogger(name).setLevel(logging.ERROR)
     config = LaunchConfig(min_nodes=1, max_nodes=1, nproc_per_node=nproc, run_id=str(uuid.uuid4()),
                           rdzv_backend="c10d", rdzv_endpoint="localhost:0", max_restarts=0)
     try:

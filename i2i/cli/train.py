@@ -47,7 +47,8 @@ _RUNTIME = {"resume", "device", "precision", "quiet", "num_workers", "channels_l
 @click.option("--skip-bad-images", is_flag=True, default=None, help="Skip undecodable images with a warning.")
 @click.option("--out", type=click.Path(file_okay=False), help="Run directory [runs/<task>-<date-time>].")
 @click.option("--resume", type=click.Path(exists=True, file_okay=False),
-              help="Continue this run from its latest checkpoint (--epochs/--epochs-decay may change).")
+              help="Continue this run from its latest checkpoint (--epochs/--epochs-decay and the number of "
+                   "processes may change).")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps.")
 @click.option("--precision", type=click.Choice(["fp32", "bf16", "fp16"]), default="fp32", show_default=True,
               help="Autocast precision; bf16 is faster on CPUs with AVX512-BF16 or AMX and on recent GPUs.")
@@ -115,8 +116,14 @@ def _train(ctx: click.Context, options: dict, device, world) -> None:
         for name in ("epochs", "epochs_decay"):
             if options[name] is not None:
                 setattr(config, name, options[name])
+        trained_with = (config.world_size, config.batch_size)
         config.regroup(world.size)
         config.validate()
+        if trained_with[0] != world.size and world.is_main:
+            click.echo(f"i2i: this run trained with {trained_with[0]} process(es) x batch {trained_with[1]}; it "
+                       f"continues with {world.size} x {config.batch_size}: the same global batch of "
+                       f"{config.global_batch_size}, data order and schedule, other dropout masks"
+                       + ("" if config.sync_bn else ", batch norm over each process's batch"), err=True)
         session = TrainingRun(config, run, **runtime)
         session.resume()
         if session.epoch >= config.total_epochs:
