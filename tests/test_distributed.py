@@ -3,6 +3,7 @@ a killed or hung rank, a Ctrl-C on one rank and its resume, and torchrun trainin
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -240,6 +241,8 @@ def test_ctrl_c_on_one_rank_stops_both_after_the_same_step_and_resumes_bit_ident
     meta = read_checkpoint_meta(run / "checkpoints" / "latest.safetensors")
     assert (meta["epoch"], meta["batch_in_epoch"], meta["global_step"]) == (1, 1, 3)
 
+    shutil.copytree(run, tmp_path / "alone")
+
     monkeypatch.setenv("I2I_HOME", str(home))
     result = CliRunner().invoke(cli, ["train", "--resume", str(run), "--nproc", "2", "--device", "cpu", "--quiet"])
     assert result.exit_code == 0, result.output
@@ -247,3 +250,12 @@ def test_ctrl_c_on_one_rank_stops_both_after_the_same_step_and_resumes_bit_ident
     assert ours.keys() == theirs.keys()
     assert not [k for k in ours if not torch.equal(ours[k], theirs[k])]
     assert losses(run) == losses(torchrun_run)
+
+    # With one process instead of two: the same global batch, and the run says what changes.
+    result = CliRunner().invoke(cli, ["train", "--resume", str(tmp_path / "alone"), "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    assert ("this run trained with 2 process(es) x batch 1; it continues with 1 x 2: the same global batch of 2"
+            in result.output)
+    config = json.loads((tmp_path / "alone" / "config.json").read_text())
+    assert (config["world_size"], config["batch_size"], config["global_batch_size"]) == (1, 2, 2)
+    assert [r["step"] for r in losses(tmp_path / "alone")] == list(range(1, PAIRS + 1))
