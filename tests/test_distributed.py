@@ -144,6 +144,7 @@ def test_nproc_relaunches_the_command_line_as_given():
 TWO_GPUS = [pytest.mark.cuda, pytest.mark.skipif(torch.cuda.device_count() < 2, reason="needs 2 CUDA devices")]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=TWO_GPUS)])  # gloo; NCCL
 def test_two_ranks_of_batch_1_match_one_process_of_batch_2(device, data, home, tmp_path, monkeypatch):
     """With SyncBatchNorm the global batch is the batch: same losses, weights and running statistics."""
@@ -167,6 +168,7 @@ def test_two_ranks_of_batch_1_match_one_process_of_batch_2(device, data, home, t
     assert any("running_var" in k for k in theirs)
 
 
+@pytest.mark.slow
 def test_a_killed_rank_ends_the_other_with_one_clear_error(data, home, tmp_path):
     kill = step_hook(2, 1, "os.kill(os.getpid(), signal.SIGKILL)")
     (code0, output0), (code1, _) = finish(workers(home, "train", *TINY, "--data", data, "--out", tmp_path / "run",
@@ -178,6 +180,7 @@ def test_a_killed_rank_ends_the_other_with_one_clear_error(data, home, tmp_path)
     assert f"`i2i train --resume {tmp_path / 'run'}` continues" in line
 
 
+@pytest.mark.slow
 def test_a_hung_rank_ends_the_other_after_the_timeout(data, home, tmp_path):
     hang = step_hook(2, 1, "os.kill(os.getpid(), signal.SIGSTOP)")
     procs = workers(home, "train", *TINY, "--data", data, "--out", tmp_path / "run", "--dist-timeout", 20, prelude=hang)
@@ -191,6 +194,7 @@ def test_a_hung_rank_ends_the_other_after_the_timeout(data, home, tmp_path):
     assert "another process stopped without a message" in line
 
 
+@pytest.mark.slow
 def test_a_failing_rank_names_itself_to_the_others(data, home, tmp_path):
     fail = step_hook(2, 1, "from i2i.errors import DataError; raise DataError('cannot read pair 7.png')")
     (code0, output0), (code1, output1) = finish(workers(home, "train", *TINY, "--data", data, "--out",
@@ -213,6 +217,7 @@ def torchrun_run(data, home, tmp_path_factory):
     return run
 
 
+@pytest.mark.slow
 def test_torchrun_trains_the_demo_task_into_one_run_dir_that_translates(torchrun_run, home, tmp_path, monkeypatch):
     config = json.loads((torchrun_run / "config.json").read_text())
     assert (config["world_size"], config["global_batch_size"]) == (2, 2)
@@ -228,6 +233,7 @@ def test_torchrun_trains_the_demo_task_into_one_run_dir_that_translates(torchrun
         assert image.size == (70, 45)
 
 
+@pytest.mark.slow
 def test_ctrl_c_on_one_rank_stops_both_after_the_same_step_and_resumes_bit_identically(
         torchrun_run, data, home, tmp_path, monkeypatch):
     run = tmp_path / "run"
