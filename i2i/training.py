@@ -16,8 +16,11 @@ import torch
 from tqdm.auto import tqdm
 
 from i2i import __version__, distributed
+from i2i.atomic import staged_dir
 from i2i.checkpoint import load_checkpoint, save_checkpoint
 from i2i.errors import ConfigError, DataError, I2IError, Interrupted
+from i2i.faults import fault_point
+from i2i.modeldir import load_config
 from i2i.monitor import RunMonitor
 from i2i.objective import Objective
 from i2i.pairs import PairDataset, has_split
@@ -132,22 +135,57 @@ class TrainingRun:
                 "best": self.best, "i2i_version": __version__}
 
     @distributed.main_process_only
-    def save(self, name: str) -> Path:
-        """Checkpoint ``name``: ``latest`` holds the whole training state (resume needs it); the others hold
-        the generator's weights only, unless the run was started with --save-training-state."""
-        if name == "latest" or self.config.save_training_state:
-            return save_checkpoint(self.run.checkpoint(name), self.trainer.modules, self.trainer.optimizers,
-                                   {**self._meta(), "training_state": True}, self.trainer.scaler)
-        return save_checkpoint(self.run.checkpoint(name), {"generator": self.trainer.generator}, {},
-                               {**self._meta(), "training_state": False})
+    def save(self, name: str, **meta: Any) -> Path:
+        """Checkpoint ``name`` of the current state (``meta`` overrides the recorded position): ``latest`` holds
+        the whole training state (resume needs it); the others hold the generator's weights only, unless the
+        run was started with --save-training-state."""
+        full = name == "latest" or self.config.save_training_state
+        modules = self.trainer.modules if full else {"generator": self.trainer.generator}
+        optimizers = self.trainer.optimizers if full else {}
+        try:
+            return save_checkpoint(self.run.checkpoint(name), modules, optimizers,
+                                   {**self._meta(), "training_state": full, **meta},
+                                   self.trainer.scaler if full else None)
+        except OSError as exc:
+            raise self._io_error(exc) from exc
+
+    def _io_error(self, exc: OSError) -> DataError:
+        """An I/O error (e.g. a full disk) as one line: checkpoints are replaced atomically, the last one is whole."""
+        return DataError(f"{exc.strerror or exc}: {exc.filename or self.run.path}; the last complete checkpoint is "
+                         f"kept: fix that (e.g. free some space) and resume with `i2i train --resume {self.run.path}`")
 
     def resume(self) -> None:
-        """Continue from the latest checkpoint: weights, optimisers, RNG and position in the epoch."""
-        if not self.run.checkpoint("latest").is_file():
-            raise DataError(f"{self.run.path} has no checkpoint to resume from (it stopped before saving one); "
-                            f"start it again with --out {self.run.path}")
+        """Continue from the latest checkpoint: weights, optimisers, RNG and position in the epoch. A run that
+        never saved one starts from scratch; one whose model/ lags its checkpoint ends that epoch again."""
+        if not self.run.has_checkpoint():
+            self.run.clear_progress()
+            return
         self.load("latest")
-        self.run.drop_metrics_after(self.global_step)
+        if self.batch_in_epoch == 0 and self.epoch > 0 and not self._exported(self.epoch):
+            # stopped between the checkpoint and the export by an earlier i2i, which saved `latest` first
+            self.epoch, self.batch_in_epoch = self.epoch - 1, self.loader.batch_sampler.batches_per_epoch()
+        self.run.drop_metrics_after(self.global_step, epoch_ended=self.batch_in_epoch == 0)
+
+    def _exported(self, epoch: int) -> bool:
+        """Whether model/ holds the generator of ``epoch``."""
+        try:
+            return load_config(self.run.model)["provenance"]["epochs"] == epoch
+        except I2IError:
+            return False
+
+    @property
+    def resume_point(self) -> str:
+        """Where training continues, in words."""
+        if self.global_step == 0:
+            return "from its start (it saved no checkpoint)"
+        if self.epoch_trained:
+            return f"at the end of epoch {self.epoch + 1}"
+        return f"at epoch {self.epoch + 1}, batch {self.batch_in_epoch + 1}"
+
+    @property
+    def epoch_trained(self) -> bool:
+        """Every batch of the current epoch is done and its end (validation, export, ``latest``) is not."""
+        return self.batch_in_epoch == self.loader.batch_sampler.batches_per_epoch()
 
     def load(self, name: str = "latest") -> None:
         meta = load_checkpoint(self.run.checkpoint(name), self.trainer.modules, self.trainer.optimizers,
@@ -156,15 +194,18 @@ class TrainingRun:
         self.global_step, self.best = meta["global_step"], meta["best"]
 
     @distributed.main_process_only
-    def export_model(self) -> Path:
-        """Write the generator as a model dir (``RUN/model``) that the translator loads without flags."""
+    def export_model(self, epoch: int) -> Path:
+        """Write the generator, trained for ``epoch`` epochs, as a model dir (``RUN/model``) that the translator
+        loads without flags; its files are staged and swapped in together."""
         from i2i.modelcard import write_model_card
         from i2i.modeldir import save_model_dir
         from i2i.run_checkpoint import run_model_config
 
         state = {k: v.detach().cpu() for k, v in self.trainer.generator.state_dict().items()}
-        model_dir = save_model_dir(self.run.model, state, run_model_config(self.config, self.epoch))
-        return write_model_card(model_dir, samples=self.run.samples)
+        with staged_dir(self.run.model) as staging:
+            save_model_dir(staging, state, run_model_config(self.config, epoch))
+            write_model_card(staging, samples=self.run.samples)
+        return self.run.model
 
     # --- loop -------------------------------------------------------------------------------------
 
@@ -181,9 +222,13 @@ class TrainingRun:
                 raise Interrupted(f"stopped during a step without saving; `i2i train --resume {self.run.path}` "
                                f"continues from the last saved checkpoint") from None
             self.save("latest")
-            raise Interrupted(f"interrupted in epoch {self.epoch + 1} after batch {self.batch_in_epoch} of "
-                           f"{self.loader.batch_sampler.batches_per_epoch()}; checkpoint saved: resume with "
-                           f"`i2i train --resume {self.run.path}`") from None
+            where = (f"at the end of epoch {self.epoch + 1} (it ends again on resuming)" if self.epoch_trained else
+                     f"in epoch {self.epoch + 1} after batch {self.batch_in_epoch} of "
+                     f"{self.loader.batch_sampler.batches_per_epoch()}")
+            raise Interrupted(f"interrupted {where}; checkpoint saved: resume with "
+                              f"`i2i train --resume {self.run.path}`") from None
+        except OSError as exc:
+            raise self._io_error(exc) from exc
         return self.run.model
 
     @contextlib.contextmanager
@@ -242,22 +287,37 @@ class TrainingRun:
                     raise KeyboardInterrupt
 
     def _end_epoch(self) -> None:
+        """Sample grid, validation, best and periodic checkpoints, export, and last ``latest``, which records the
+        epoch as done. Until then the position stays "all batches of the epoch trained" (what Ctrl-C saves), and
+        each phase is idempotent, so a run stopped at any point ends the epoch again, to the same files."""
         c = self.config
-        self.epoch, self.batch_in_epoch = self.epoch + 1, 0
-        record: dict[str, Any] = {"epoch": self.epoch, "step": self.global_step}
+        epoch = self.epoch + 1
+        after = {"epoch": epoch, "batch_in_epoch": 0, "best": self.best}  # the position once the end is done
+        record: dict[str, Any] = {"epoch": epoch, "step": self.global_step}
         source = self.val_set if self.val_set is not None else self.train_set
-        self.validator.write_samples(self.trainer.generator, source, self.run.sample(self.epoch))
-        if self.val_set is not None and c.val_every and self.epoch % c.val_every == 0:
+        fault_point("end:samples")
+        self.validator.write_samples(self.trainer.generator, source, self.run.sample(epoch))
+        if self.val_set is not None and c.val_every and epoch % c.val_every == 0:
+            fault_point("end:validate")
             scores = self.validator.evaluate(self.trainer.generator, self.val_set)
             record["val"] = scores
-            if self.validator.improved(scores, self.best):
-                self.best = scores[c.best_metric]
-                self.save("best")
+            if self.validator.improved(scores, after["best"]):
+                after["best"] = scores[c.best_metric]
+                self.save("best", **after)
+        fault_point("end:log")
         self.run.log(record)
         self.monitor.log(record)
-        self.save("latest")
-        if c.save_every and self.epoch % c.save_every == 0:
-            self.save(f"epoch_{self.epoch:04d}")
-        self.export_model()
-        distributed.print_on_main(f"epoch {self.epoch}/{c.total_epochs} done" +
+        fault_point("end:periodic")
+        if c.save_every and epoch % c.save_every == 0:
+            self.save(f"epoch_{epoch:04d}", **after)
+        fault_point("end:export")
+        self.export_model(epoch)
+        fault_point("end:latest")
+        self.save("latest", **after)
+        self._in_step = True  # the position changes as a whole: a Ctrl-C now takes effect after it
+        self.epoch, self.batch_in_epoch, self.best = epoch, 0, after["best"]
+        self._in_step = False
+        distributed.print_on_main(f"epoch {epoch}/{c.total_epochs} done" +
               "".join(f", {k} {v:.4g}" for k, v in record.get("val", {}).items()), file=sys.stderr, flush=True)
+        if self._stop_requested:
+            raise KeyboardInterrupt

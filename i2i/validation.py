@@ -12,6 +12,7 @@ from i2i import distributed
 from i2i.components import restore_training_mode, set_inference_mode
 from i2i.device import autocast
 from i2i.errors import ConfigError
+from i2i.faults import fault_point
 from i2i.images import match_channels, write_image
 from i2i.metric_set import MetricSet
 from i2i.train_config import TrainConfig
@@ -43,6 +44,7 @@ class Validator:
             with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
                 torch.manual_seed(_VAL_SEED)
                 for index in range(len(dataset)):
+                    fault_point("validating")
                     item = dataset[index]
                     output = self._translate(generator, item["a"][None])
                     metrics.update(item["a"][None], output.cpu(), item["b"][None])

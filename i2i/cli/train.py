@@ -55,10 +55,11 @@ _RUNTIME = {"resume", "device", "precision", "cpu_gemm", "quiet", "num_workers",
 @click.option("--mode", "inference_mode", type=click.Choice(["paper", "eval"]),
               help="Inference mode for validation and the exported model [paper].")
 @click.option("--skip-bad-images", is_flag=True, default=None, help="Skip undecodable images with a warning.")
-@click.option("--out", type=click.Path(file_okay=False), help="Run directory [runs/<task>-<date-time>].")
+@click.option("--out", type=click.Path(file_okay=False),
+              help="Run directory [runs/<task>-<date-time>]; a run there that saved no checkpoint starts over.")
 @click.option("--resume", type=click.Path(exists=True, file_okay=False),
               help="Continue this run from its latest checkpoint (--epochs/--epochs-decay and the number of "
-                   "processes may change).")
+                   "processes may change); a run that saved none starts again from scratch.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps.")
 @hardware_options
 @click.option("--channels-last/--no-channels-last", default=None,
@@ -135,6 +136,7 @@ def _train(ctx: click.Context, options: dict, device, world) -> None:
                               f"--epochs/--epochs-decay may change")
         run = run_dir(options["resume"])
         config = TrainConfig.from_dict(run.read_config())
+        ctx.with_resource(run.lock())
         for name in ("epochs", "epochs_decay"):
             if options[name] is not None:
                 setattr(config, name, options[name])
@@ -169,11 +171,11 @@ def _train(ctx: click.Context, options: dict, device, world) -> None:
         config = TrainConfig.from_task(task, **overrides)
         run = run_dir(options["out"] or distributed.from_main(RunDir.default_path(task.name)))
         session = TrainingRun(config, run, **runtime)
+        ctx.with_resource(run.lock())
         run.create()
     session.write_config(record)
     if not quiet:
-        start = (f"resuming {run.path} at epoch {session.epoch + 1}, batch {session.batch_in_epoch + 1}: "
-                 if options["resume"] else "training ")
+        start = f"resuming {run.path} {session.resume_point}: " if options["resume"] else "training "
         epochs = f"{config.total_epochs} epoch{'s' if config.total_epochs != 1 else ''}"
         click.echo(f"{start}{config.task}: {config.generator} + "
                    f"{config.discriminator if session.trainer.discriminator is not None else 'no D'}, "
