@@ -15,7 +15,7 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
-from i2i import __version__
+from i2i import __version__, distributed
 from i2i.atomic import staged_dir
 from i2i.checkpoint import load_checkpoint, save_checkpoint
 from i2i.components import check_arguments
@@ -91,14 +91,21 @@ class TrainingRun:
         torch.manual_seed(config.seed)
         objective = Objective.build(config.loss, registry, config.lambda_l1)
         generator, discriminator = build_networks(config, objective, registry)
+        world = distributed.world()
+        if world.active and config.sync_bn:
+            generator = distributed.convert_sync_batchnorm(generator, device)
+            discriminator = discriminator and distributed.convert_sync_batchnorm(discriminator, device)
         self.trainer = PairTrainer(generator, discriminator, objective, lr=config.lr,
                                    betas=(config.beta1, config.beta2), device=device, precision=precision,
-                                   channels_last=channels_last, small_conv_gemm=cpu_gemm)
+                                   channels_last=channels_last, small_conv_gemm=cpu_gemm,
+                                   data_parallel=distributed.data_parallel)
         root = task_data_root(self.task, config.data)
         self.train_set = self._dataset(root, "train", train=True)
-        self.val_set = self._dataset(root, "val", train=False) if has_split(root, "val", self.task.layout) else None
+        # Validation runs on rank 0 alone; the other ranks wait for it at their next step.
+        self.val_set = (self._dataset(root, "val", train=False)
+                        if has_split(root, "val", self.task.layout) and world.is_main else None)
         self.loader = build_loader(self.train_set, config.batch_size, shuffle=True, seed=config.seed,
-                                   num_workers=num_workers)
+                                   num_workers=num_workers, rank=world.rank, world_size=world.size)
         self.validator = Validator(config, registry, device, precision)
         self.monitor = RunMonitor(run, config.total_epochs, self.loader.batch_sampler.batches_per_epoch(), quiet=quiet)
         self.epoch, self.batch_in_epoch, self.global_step = 0, 0, 0
@@ -132,6 +139,7 @@ class TrainingRun:
         return {"epoch": self.epoch, "batch_in_epoch": self.batch_in_epoch, "global_step": self.global_step,
                 "best": self.best, "i2i_version": __version__}
 
+    @distributed.main_process_only
     def save(self, name: str, **meta: Any) -> Path:
         """Checkpoint ``name`` of the current state (``meta`` overrides the recorded position): ``latest`` holds
         the whole training state (resume needs it); the others hold the generator's weights only, unless the
@@ -190,6 +198,7 @@ class TrainingRun:
         self.epoch, self.batch_in_epoch = meta["epoch"], meta["batch_in_epoch"]
         self.global_step, self.best = meta["global_step"], meta["best"]
 
+    @distributed.main_process_only
     def export_model(self, epoch: int) -> Path:
         """Write the generator, trained for ``epoch`` epochs, as a model dir (``RUN/model``) that the translator
         loads without flags; its files are staged and swapped in together."""
@@ -235,8 +244,8 @@ class TrainingRun:
             yield
             return
 
-        def on_interrupt(signum, frame):
-            if not self._in_step or self._stop_requested:
+        def on_interrupt(signum, frame):  # in a distributed run all ranks must stop after the same step
+            if (not self._in_step and not distributed.world().active) or self._stop_requested:
                 raise KeyboardInterrupt
             self._stop_requested = True
 
@@ -259,13 +268,14 @@ class TrainingRun:
         with bar:
             for batch in loader:
                 self._in_step = True  # a Ctrl-C from here on takes effect at the end of this iteration
+                distributed.seed_step(c.seed, self.global_step)
                 result = trainer.step(batch["a"], batch["b"])
                 self.batch_in_epoch += 1
                 self.global_step += 1
-                throughput.add(batch["a"].shape[0])
+                throughput.add(batch["a"].shape[0] * distributed.world().size)
                 bar.update(1)
                 if self.global_step % c.log_every == 0:
-                    losses = result.as_floats()
+                    losses = distributed.average(result.as_floats())
                     if not all(math.isfinite(v) for v in losses.values()):
                         raise I2IError(f"loss became non-finite at step {self.global_step}: {losses}; "
                                        f"try --precision fp32 or a lower --lr")
@@ -278,7 +288,7 @@ class TrainingRun:
                     self.save("latest")
                     last_save = time.monotonic()
                 self._in_step = False
-                if self._stop_requested:
+                if distributed.any_rank(self._stop_requested):
                     raise KeyboardInterrupt
 
     def _end_epoch(self) -> None:
@@ -312,7 +322,7 @@ class TrainingRun:
         self._in_step = True  # the position changes as a whole: a Ctrl-C now takes effect after it
         self.epoch, self.batch_in_epoch, self.best = epoch, 0, after["best"]
         self._in_step = False
-        print(f"epoch {epoch}/{c.total_epochs} done" +
+        distributed.print_on_main(f"epoch {epoch}/{c.total_epochs} done" +
               "".join(f", {k} {v:.4g}" for k, v in record.get("val", {}).items()), file=sys.stderr, flush=True)
         if self._stop_requested:
             raise KeyboardInterrupt
