@@ -57,6 +57,8 @@ class Task:
     own layout (e.g. the official Cityscapes folders); ``i2i data prepare TASK --from SOURCE`` calls it.
     ``preprocess(image) -> image`` (uint8 (C, H, W) both) turns a raw input, resized to the model's crop
     size, into what the model saw in training; ``i2i translate MODEL INPUT --task TASK`` applies it.
+    ``compose(source, output) -> image`` turns the generator's input and output into the image the task
+    delivers (e.g. the input's lightness with predicted colour); see :mod:`i2i.compose`.
     """
 
     name: str
@@ -78,6 +80,7 @@ class Task:
     synthesize: str | None = None
     prepare: str | None = None
     preprocess: str | None = None
+    compose: str | None = None
 
     def as_dict(self) -> dict:
         return asdict(self)

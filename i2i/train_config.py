@@ -33,7 +33,8 @@ class TrainConfig(Recipe):
     save_every: int = 5
     log_every: int = 50
     samples: int = 4
-    inference_mode: str = "paper"
+    inference_mode: str | None = None  # None: chosen from the training (i2i.inference_mode) when the run starts
+    inference_mode_reason: str | None = None
     skip_bad_images: bool = False
 
     @classmethod

@@ -18,6 +18,7 @@ from tqdm.auto import tqdm
 from i2i import __version__
 from i2i.checkpoint import load_checkpoint, save_checkpoint
 from i2i.errors import ConfigError, DataError, I2IError, Interrupted
+from i2i.inference_mode import choose_inference_mode, has_batch_norm
 from i2i.objective import Objective
 from i2i.pairs import PairDataset
 from i2i.plugins import get_plugins, plugin_versions
@@ -81,6 +82,7 @@ class TrainingRun:
         torch.manual_seed(config.seed)
         objective = Objective.build(config.loss, registry, config.lambda_l1)
         generator, discriminator = build_networks(config, objective, registry)
+        choose_inference_mode(config, has_batch_norm(generator))
         self.trainer = PairTrainer(generator, discriminator, objective, lr=config.lr,
                                    betas=(config.beta1, config.beta2), device=device, precision=precision,
                                    channels_last=channels_last)
@@ -140,7 +142,9 @@ class TrainingRun:
         model_dir = save_model_dir(self.run.model, state, model_config(
             c.generator, c.generator_args, in_channels=c.in_channels, out_channels=c.out_channels,
             load_size=c.load_size, crop_size=c.crop_size, task=c.task, direction=c.direction,
-            inference_mode=c.inference_mode, dataset=c.data or c.task, epochs=self.epoch))
+            inference_mode=c.inference_mode, dataset=c.data or c.task, epochs=self.epoch,
+            inference_mode_reason=c.inference_mode_reason, train_batch_size=c.batch_size,
+            compose=self.task.compose is not None))
         return write_model_card(model_dir, samples=self.run.samples)
 
     # --- loop -------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import sys
 import zlib
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence, Union
@@ -13,10 +14,12 @@ from PIL import Image
 from torch import nn
 
 from i2i.components import set_inference_mode
+from i2i.compose import model_compose
 from i2i.cpu_conv import SmallConvGemm
 from i2i.device import autocast, check_precision, resolve_device
 from i2i.errors import ConfigError, DataError
 from i2i.images import match_channels, read_image, to_signed_unit, to_uint8
+from i2i.inference_mode import has_batch_norm, mismatch_warning
 from i2i.modeldir import load_generator
 from i2i.tiling import check_tiling, pad_to_multiple, translate_tiled
 
@@ -47,12 +50,14 @@ class Translator:
     """A generator ready for inference on ``device``.
 
     ``mode``: ``paper`` (dropout on, batch-norm over the batch being translated, as the paper tests) or
-    ``eval`` (running statistics, no dropout); ``None`` takes the model's ``inference_mode``. In paper
+    ``eval`` (running statistics, no dropout); ``None`` takes the model's ``inference_mode``, which fits
+    its training (:mod:`i2i.inference_mode`; a mode that does not prints one warning line). In paper
     mode the images (or tiles) of one forward pass share batch statistics, so ``batch_size`` 1 matches
     the paper. ``tile``: translate overlapping ``tile``-pixel tiles blended over ``overlap`` pixels
     (exact for eval-mode networks whose receptive field fits the overlap). ``batch_size``: images per
     forward pass (default 1), or tiles per pass when tiling (default 8). ``seed``: paper mode's dropout
     starts from this seed on every call, so an image's output does not depend on what ran before.
+    Outputs are the model's task's ``compose(input, output)`` when the model records one (:mod:`i2i.compose`).
     """
 
     def __init__(self, generator: nn.Module, config: dict[str, Any], *, device: str = "auto", mode: str | None = None,
@@ -62,6 +67,10 @@ class Translator:
         self.device = resolve_device(device)
         self.precision = check_precision(precision, self.device)
         self.mode = mode or config["inference_mode"]
+        warning = mode and mismatch_warning(mode, config.get("train_batch_size"), has_batch_norm(generator))
+        if warning:
+            print(warning, file=sys.stderr, flush=True)
+        self.compose = model_compose(config)
         self.in_channels, self.out_channels = config["in_channels"], config["out_channels"]
         self.size_multiple = getattr(generator, "size_multiple", 1)
         if tile is not None:
@@ -155,7 +164,8 @@ class Translator:
             out = translate_tiled(self._forward, padded, self.tile, self.overlap, self.size_multiple, self.batch_size)
         else:
             out = self._forward(padded).float()
-        return out[..., top:top + h, left:left + w].contiguous()
+        out = out[..., top:top + h, left:left + w].contiguous()
+        return self.compose(batch, out).float() if self.compose else out
 
     def _forward(self, x: torch.Tensor) -> torch.Tensor:
         with self._small_convs or contextlib.nullcontext(), autocast(self.device, self.precision):

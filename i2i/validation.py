@@ -9,6 +9,7 @@ import torch
 from torchvision.utils import make_grid
 
 from i2i.components import restore_training_mode, set_inference_mode
+from i2i.compose import composed, task_compose
 from i2i.device import autocast
 from i2i.errors import ConfigError
 from i2i.images import match_channels, write_image
@@ -19,11 +20,13 @@ _VAL_SEED = 1234
 
 
 class Validator:
-    """Runs G in the configured inference mode without disturbing the training RNG stream."""
+    """Runs G in the configured inference mode without disturbing the training RNG stream; outputs and
+    targets go through the task's compose step (:mod:`i2i.compose`) before they are scored or shown."""
 
     def __init__(self, config: TrainConfig, registry, device: torch.device, precision: str) -> None:
         self.config, self.device, self.precision, self.registry = config, device, precision, registry
         self.metrics = {name: registry.get("metrics", name) for name in config.val_metrics}
+        self.compose = task_compose(registry.resolve("tasks", config.task))
         skipped = MetricSet.build(registry, config.val_metrics).skipped
         if config.best_metric in skipped:
             raise ConfigError(f"--best-metric {config.best_metric!r} cannot run: {skipped[config.best_metric]}")
@@ -31,8 +34,10 @@ class Validator:
             print(f"i2i: warning: validation skips metric {name!r}: {reason}", file=sys.stderr, flush=True)
 
     def _translate(self, generator: torch.nn.Module, a: torch.Tensor) -> torch.Tensor:
+        """The delivered image for a batch of inputs ``a``: ``compose(a, G(a))``, on the CPU."""
         with autocast(self.device, self.precision):
-            return generator(a.to(self.device)).float()
+            output = generator(a.to(self.device)).float().cpu()
+        return composed(self.compose, a, output)
 
     @torch.no_grad()
     def evaluate(self, generator: torch.nn.Module, dataset) -> dict[str, float]:
@@ -43,8 +48,8 @@ class Validator:
                 torch.manual_seed(_VAL_SEED)
                 for index in range(len(dataset)):
                     item = dataset[index]
-                    output = self._translate(generator, item["a"][None])
-                    metrics.update(item["a"][None], output.cpu(), item["b"][None])
+                    a = item["a"][None]
+                    metrics.update(a, self._translate(generator, a), composed(self.compose, a, item["b"][None]))
         finally:
             restore_training_mode(generator)
         return {name: float(metric.compute()) for name, metric in metrics.active.items()}
@@ -68,8 +73,9 @@ class Validator:
                 torch.manual_seed(_VAL_SEED)
                 for index in range(min(self.config.samples, len(dataset))):
                     item = dataset[index]
-                    output = self._translate(generator, item["a"][None])[0].cpu()
-                    tiles += [displayable(item["a"]), displayable(output), displayable(item["b"])]
+                    output = self._translate(generator, item["a"][None])[0]
+                    target = composed(self.compose, item["a"], item["b"])
+                    tiles += [displayable(item["a"]), displayable(output), displayable(target)]
         finally:
             restore_training_mode(generator)
         grid = make_grid(torch.stack(tiles), nrow=3, padding=2, pad_value=1.0)

@@ -41,7 +41,8 @@ _RUNTIME = {"resume", "device", "precision", "quiet", "num_workers", "channels_l
 @click.option("--save-every", type=int, help="Keep a checkpoint every N epochs (latest is always kept) [5].")
 @click.option("--log-every", type=int, help="Log losses every N steps [50].")
 @click.option("--mode", "inference_mode", type=click.Choice(["paper", "eval"]),
-              help="Inference mode for validation and the exported model [paper].")
+              help="Inference mode for validation and the exported model [paper when trained at batch size 1, "
+                   "else eval: paper mode's batch statistics only fit batch-1 training].")
 @click.option("--skip-bad-images", is_flag=True, default=None, help="Skip undecodable images with a warning.")
 @click.option("--out", type=click.Path(file_okay=False), help="Run directory [runs/<task>-<date-time>].")
 @click.option("--resume", type=click.Path(exists=True, file_okay=False),
