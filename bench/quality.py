@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
@@ -28,7 +27,6 @@ import torch
 from PIL import Image
 from torchvision.transforms.v2 import functional as F
 
-from i2i.images import to_signed_unit, write_image
 
 CROP, SHORT_SIDE = 72, 288
 DEBS = ("plasma-workspace-wallpapers", "lomiri-wallpapers-16.04", "lomiri-wallpapers-20.04")
@@ -115,53 +113,53 @@ def _blur_fill(image: torch.Tensor, hole: torch.Tensor, passes: int = 200) -> to
     return filled
 
 
-def baseline_outputs(task_name: str, data: Path, out: Path) -> dict[str, Path]:
-    """Write each trivial baseline's outputs for the test split as ``<stem>.png``; return their folders."""
-    from i2i.compose import task_compose
-    from i2i.evaluation import split_dataset
+def baseline_outputs(task_name: str, data: Path) -> dict[str, list]:
+    """Each trivial baseline's outputs for the test split, as :class:`i2i.evaluation.EvalItem` lists (float
+    images, scored like a model's outputs: not rounded through 8-bit files)."""
+    from i2i.compose import composed, task_compose
+    from i2i.evaluation import EvalItem, split_dataset
     from i2i.plugins import get_registry
 
     task = get_registry().resolve("tasks", task_name)
     compose = task_compose(task)
-    train = split_dataset(task, data, "train", direction=task.direction, in_channels=task.in_channels,
-                          out_channels=task.out_channels, size=64)
-    test = split_dataset(task, data, "test", direction=task.direction, in_channels=task.in_channels,
-                         out_channels=task.out_channels, size=64)
-    train_items = [train[i] for i in range(len(train))]
-    mean_b = torch.stack([item["b"] for item in train_items]).mean((0, 2, 3))  # the target's channels (ab, RGB)
-    folders: dict[str, Path] = {}
+    shape = dict(direction=task.direction, in_channels=task.in_channels, out_channels=task.out_channels, size=64)
+    train, test = (split_dataset(task, data, split, **shape) for split in ("train", "test"))
+    mean_b = torch.stack([train[i]["b"] for i in range(len(train))]).mean((0, 2, 3))  # the target's channels
+    made: dict[str, list] = {}
     for index in range(len(test)):
         item = test[index]
-        a, stem = item["a"], Path(item["path"]).stem
-        made: dict[str, torch.Tensor] = {}
+        a, size = item["a"], item["a"].shape[-2:]
         if task_name == "colorization":
-            made["grey input (a = b = 0)"] = compose(a[None], torch.zeros(1, 2, *a.shape[-2:]))[0]
-            mean_ab = mean_b.view(1, 2, 1, 1).expand(1, 2, *a.shape[-2:])
-            made["mean colour (training mean a, b)"] = compose(a[None], mean_ab)[0]
+            outputs = {"grey input (a = b = 0)": compose(a[None], torch.zeros(1, 2, *size))[0],
+                       "mean colour (training mean a, b)": compose(a[None], mean_b.view(1, 2, 1, 1).expand(1, 2, *size))[0]}
         elif task_name == "inpainting":
             hole = a[3] < 0
-            made["mean colour fill (the known pixels' mean)"] = torch.where(hole, a[:3, ~hole].mean(1)[:, None, None], a[:3])
-            made["blurred fill (diffusion from the border)"] = _blur_fill(a[:3], hole)
-            made["grey fill (the input as it is)"] = a[:3]
+            outputs = {"grey fill (the input as it is)": a[:3],
+                       "mean colour fill (the known pixels' mean)": torch.where(hole, a[:3, ~hole].mean(1)[:, None, None], a[:3]),
+                       "blurred fill (diffusion from the border)": _blur_fill(a[:3], hole)}
         else:
-            made["input copy (the edge map)"] = a
-            made["mean colour (training mean)"] = mean_b.view(3, 1, 1).expand(3, *a.shape[-2:])
-        for label, image in made.items():
-            folder = out / "baselines" / task_name / label.split(" (")[0].replace(" ", "-")
-            folders[label] = folder
-            write_image(image, folder / f"{stem}.png")
-    return folders
+            outputs = {"input copy (the edge map)": a,
+                       "mean colour (training mean)": mean_b.view(3, 1, 1).expand(3, *size)}
+        target = composed(compose, a, item["b"])
+        for label, output in outputs.items():
+            made.setdefault(label, []).append(EvalItem(f"{index:05d}_{Path(item['path']).stem}", a, output, target))
+    return made
 
 
 def score_baselines(data: Path, out: Path) -> None:
-    """Score every baseline with ``i2i eval --outputs`` (the task's metric preset) into OUT/<task>-baselines.json."""
+    """Score every baseline with the task's metric preset into OUT/<task>-baselines.json (and a report folder each)."""
+    from i2i.evaluation import evaluate_items
+    from i2i.metric_set import MetricSet
+    from i2i.plugins import get_registry
+
+    registry = get_registry()
     for task in TASKS:
         results = {}
-        for label, folder in baseline_outputs(task, data, out).items():
-            report = folder.with_name(folder.name + "-eval")
-            subprocess.run([sys.executable, "-m", "i2i", "eval", "--task", task, "--data", str(data), "--split", "test",
-                            "--outputs", str(folder), "--size", "64", "-o", str(report), "-q"], check=True)
-            results[label] = json.loads((report / "metrics.json").read_text())["metrics"]
+        for label, items in baseline_outputs(task, data).items():
+            metrics = MetricSet.build(registry, list(registry.resolve("tasks", task).metrics))
+            folder = out / "baselines" / task / label.split(" (")[0].replace(" ", "-")
+            results[label] = evaluate_items(items, metrics, folder, f"{task} test: {label}")["metrics"]
+            print(task, label, json.dumps(results[label]), flush=True)
         (out / f"{task}-baselines.json").write_text(json.dumps(results, indent=1))
 
 

@@ -87,3 +87,16 @@ def test_old_model_dirs_keep_their_mode_and_deliver_raw_outputs(tmp_path, capsys
     assert Translator.load(folder, device="cpu").mode == "paper"
     x = torch.rand(3, 8, 8) * 2 - 1
     assert translator.translate(x).shape == (3, 8, 8)
+
+
+def test_small_preset_sets_the_cpu_recipe_and_options_override_it():
+    from i2i.errors import ConfigError
+    from i2i.presets import apply_preset
+
+    merged = apply_preset("small", {"epochs": None, "batch_size": 1, "generator_args": {"num_downs": 5},
+                                    "discriminator_args": {}})
+    assert merged["crop_size"] == 64 and merged["epochs"] == 3 and merged["batch_size"] == 1
+    assert merged["generator_args"] == {"ngf": 32, "num_downs": 5} and merged["discriminator_args"] == {"ndf": 32}
+    assert apply_preset(None, {"epochs": None}) == {"epochs": None}
+    with pytest.raises(ConfigError):
+        apply_preset("huge", {})

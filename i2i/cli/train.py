@@ -9,6 +9,7 @@ from click.core import ParameterSource
 
 from i2i.cli.options import ComponentName, LossSpec, parse_key_values
 from i2i.errors import ConfigError
+from i2i.presets import PRESETS
 
 # Options that may differ when resuming: they change speed or output, not the run's maths.
 _RUNTIME = {"resume", "device", "precision", "quiet", "num_workers", "channels_last", "epochs", "epochs_decay"}
@@ -18,6 +19,9 @@ _RUNTIME = {"resume", "device", "precision", "quiet", "num_workers", "channels_l
 @click.option("--task", type=ComponentName("tasks"), default="demo", show_default=True,
               help="Registered task (`i2i list tasks`); its recipe gives the defaults below.")
 @click.option("--data", type=click.Path(file_okay=False), help="Folder with the task's splits (train/, val/, test/).")
+@click.option("--preset", type=click.Choice(list(PRESETS)),
+              help="small: a few hundred images on a CPU (64-px crops, batch 4, ngf=ndf=32, 3+2 epochs); "
+                   "other options override it. [the task's paper recipe]")
 @click.option("--gen", "generator", type=ComponentName("generators"), help="Generator [task default: unet].")
 @click.option("--gen-arg", "gen_args", multiple=True, metavar="KEY=VALUE", help="Generator argument, e.g. ngf=32.")
 @click.option("--disc", "discriminator", type=ComponentName("discriminators"),
@@ -65,6 +69,7 @@ def train_command(ctx: click.Context, **options) -> None:
     """
     from i2i.device import check_precision, resolve_device
     from i2i.plugins import get_registry
+    from i2i.presets import apply_preset
     from i2i.rundir import RunDir
     from i2i.train_config import TrainConfig
     from i2i.training import TrainingRun
@@ -104,7 +109,7 @@ def train_command(ctx: click.Context, **options) -> None:
                                         for m in options["val_metrics"].split(",") if m.strip()]
         if overrides["data"] is not None:  # absolute, so the run resumes from any folder
             overrides["data"] = str(Path(overrides["data"]).expanduser().resolve())
-        config = TrainConfig.from_task(task, **overrides)
+        config = TrainConfig.from_task(task, **apply_preset(options["preset"], overrides))
         run = RunDir(options["out"] or RunDir.default_path(task.name))
         session = TrainingRun(config, run, **runtime)
         run.create()
