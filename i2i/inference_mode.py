@@ -4,8 +4,9 @@ Paper mode normalises each forward pass with the statistics of the images in it.
 network trained with only when it trained at batch size 1 (one image per pass, like translating one
 image); trained at batch size N > 1, one image's statistics differ from the N-image ones it learnt
 with (at 64 px the inner U-Net layers are 1×1 to 2×2, so one image has almost no statistics at all),
-and outputs break down: colorization at batch 4 scored 15.0 dB in paper mode against 18.8 dB in eval
-mode and 18.7 dB for the grey input itself (bench/QUALITY.md). Eval mode uses the running statistics
+and outputs can break down: a colorization model trained at batch 4 scored 15.0 dB in paper mode
+against 18.8 dB in eval mode and 18.7 dB for the grey input itself (issue 16; bench/QUALITY.md has a
+half-width model where the two modes stayed within 1 dB). Eval mode uses the running statistics
 collected in training, which fit any batch size. Without batch norm the two modes differ only in
 dropout, and the paper's mode stays the default.
 """
