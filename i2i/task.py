@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Literal
 
-Layout = Literal["aligned", "folders", "photos"]
+Layout = Literal["aligned", "folders", "photos", "auto"]
 Direction = Literal["AtoB", "BtoA"]
 
 
@@ -50,7 +50,8 @@ class Task:
     """A translation problem: how to get and read its pairs, its channels, recipe and defaults.
 
     ``layout``: ``aligned`` (A|B side by side in split folders), ``folders`` (``A/`` and ``B/`` with
-    matching names, per split) or ``photos`` (single photos; ``pair_maker`` makes (A, B) from each).
+    matching names, per split), ``photos`` (single photos; ``pair_maker`` makes (A, B) from each) or
+    ``auto`` (``folders`` where the data has ``A/`` and ``B/``, else ``aligned``; see :mod:`i2i.pairs`).
     ``pair_maker`` and ``synthesize`` are lazy ``"module:attr"`` strings so listing tasks stays light.
     ``synthesize(root, split)`` writes a synthetic aligned split at the task's own sizes (offline tasks).
     ``prepare(source, dest)`` builds the split folders in ``dest`` from the user's copy of the data in its
@@ -59,6 +60,10 @@ class Task:
     size, into what the model saw in training; ``i2i translate MODEL INPUT --task TASK`` applies it.
     ``compose(source, output) -> image`` turns the generator's input and output into the image the task
     delivers (e.g. the input's lightness with predicted colour); see :mod:`i2i.compose`.
+    ``generator_args`` / ``discriminator_args``: defaults for the task's own generator / discriminator (e.g.
+    a narrower network for a demo); ``--gen-arg`` / ``--disc-arg`` override them key by key.
+    ``palette``: for tasks whose input is a label map, each label's name and RGB colour, in the order a
+    drawing tool offers them (the first is the background); ``i2i serve`` draws with these colours.
     """
 
     name: str
@@ -71,6 +76,8 @@ class Task:
     recipe: Recipe = field(default_factory=Recipe)
     generator: str = "unet"
     discriminator: str = "patch70"
+    generator_args: dict = field(default_factory=dict)
+    discriminator_args: dict = field(default_factory=dict)
     loss: str = "l1+cgan"
     metrics: tuple[str, ...] = ("l1", "psnr", "ssim")
     sources: tuple[DataSource, ...] = ()
@@ -81,6 +88,7 @@ class Task:
     prepare: str | None = None
     preprocess: str | None = None
     compose: str | None = None
+    palette: tuple[tuple[str, tuple[int, int, int]], ...] = ()
 
     def as_dict(self) -> dict:
         return asdict(self)

@@ -29,8 +29,10 @@ class TrainConfig(Recipe):
     seed: int = 0
     val_every: int = 1
     val_metrics: list[str] = field(default_factory=lambda: ["l1", "psnr", "ssim"])
-    best_metric: str = "psnr"
+    best_metric: str | None = None  # keep checkpoints/best by this validation metric; None: no best checkpoint
     save_every: int = 5
+    save_training_state: bool = False  # periodic and best checkpoints hold G, D and optimisers, not only G
+    max_train: int | None = None  # train on this many pairs of the train split at most (a seeded subset)
     log_every: int = 50
     samples: int = 4
     inference_mode: str | None = None  # None: chosen from the training (i2i.inference_mode) when the run starts
@@ -39,7 +41,8 @@ class TrainConfig(Recipe):
 
     @classmethod
     def from_task(cls, task: Task, **overrides: Any) -> "TrainConfig":
-        """The task's recipe and defaults, then every override that is not None."""
+        """The task's recipe and defaults, then every override that is not None. The task's network arguments
+        apply to its own generator / discriminator, with the overrides' arguments merged over them."""
         base = {
             "task": task.name,
             "generator": task.generator,
@@ -53,6 +56,9 @@ class TrainConfig(Recipe):
         }
         if overrides.get("direction") not in (None, task.direction):  # channels are given for the task's direction
             base["in_channels"], base["out_channels"] = task.out_channels, task.in_channels
+        for args, kind in (("generator_args", "generator"), ("discriminator_args", "discriminator")):
+            own = getattr(task, args) if overrides.get(kind) in (None, getattr(task, kind)) else {}
+            overrides[args] = {**own, **(overrides.get(args) or {})}
         base.update({k: v for k, v in overrides.items() if v is not None})
         config = cls(**base)
         config.validate()
@@ -60,8 +66,8 @@ class TrainConfig(Recipe):
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":
-        """Rebuild from a run's config.json (its ``provenance`` record is informational)."""
-        data = {k: v for k, v in data.items() if k != "provenance"}
+        """Rebuild from a run's config.json (its ``provenance`` and ``runtime`` records are informational)."""
+        data = {k: v for k, v in data.items() if k not in ("provenance", "runtime")}
         known = {f.name for f in fields(cls)}
         unknown = set(data) - known
         if unknown:
@@ -89,7 +95,9 @@ class TrainConfig(Recipe):
             raise ConfigError("Adam's betas must lie in [0, 1)")
         if self.epochs < 0 or self.epochs + self.epochs_decay < 1:
             raise ConfigError("train for at least one epoch (--epochs + --epochs-decay >= 1)")
-        if self.best_metric not in self.val_metrics:
+        if self.max_train is not None and self.max_train < 1:
+            raise ConfigError("--max-train must be >= 1")
+        if self.best_metric is not None and self.best_metric not in self.val_metrics:
             raise ConfigError(f"--best-metric {self.best_metric!r} is not among the validation metrics "
                               f"({', '.join(self.val_metrics)})")
 

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from i2i.components import StepTensors
-from i2i.cpu_conv import SmallConvGemm
+from i2i.cpu_conv import SmallConvGemm, choose_cpu_gemm
 from i2i.device import autocast
 from i2i.objective import Objective
 from i2i.schedule import lr_factor
@@ -29,11 +29,13 @@ class StepResult:
     g_parts: dict[str, torch.Tensor]
     d_loss: torch.Tensor | None
     fake_b: torch.Tensor = field(repr=False)
+    d_parts: dict[str, torch.Tensor] = field(default_factory=dict)
 
     def as_floats(self) -> dict[str, float]:
         values = {"loss_g": self.g_total, **{f"loss_{k}": v for k, v in self.g_parts.items()}}
         if self.d_loss is not None:
             values["loss_d"] = self.d_loss
+            values.update({f"loss_{k}": v for k, v in self.d_parts.items()})
         return {k: float(v.detach()) for k, v in values.items()}
 
 
@@ -57,7 +59,8 @@ class PairTrainer:
         default: on CUDA only (on the CPU it measured no faster, and takes more memory: bench/RESULTS.md).
         On the CPU the parameters stay contiguous either way: the fused CPU Adam kernel copies non-contiguous
         parameters to contiguous ones and back on every step.
-        ``small_conv_gemm``: run small convolutions as one GEMM (:class:`SmallConvGemm`); default: on the CPU.
+        ``small_conv_gemm``: run small convolutions as one GEMM (:class:`SmallConvGemm`); default:
+        ``$I2I_CPU_GEMM``, else on the CPU (:func:`i2i.cpu_conv.choose_cpu_gemm`).
         """
         self.device = device
         self.precision = precision
@@ -67,7 +70,7 @@ class PairTrainer:
         param_format = self.memory_format if device.type != "cpu" else torch.contiguous_format
         self.generator = generator.to(device, memory_format=param_format)
         self.discriminator = None if discriminator is None else discriminator.to(device, memory_format=param_format)
-        self.small_conv_gemm = device.type == "cpu" if small_conv_gemm is None else small_conv_gemm
+        self.small_conv_gemm, _ = choose_cpu_gemm(small_conv_gemm, device)
         self.objective = objective
         self.base_lr = lr
         self.opt_g = make_adam(self.generator, lr, betas, device)
@@ -121,11 +124,11 @@ class PairTrainer:
         with self._forward():
             fake_b = self.generator(real_a)
         step = StepTensors(real_a, real_b, fake_b, self.discriminator)
-        d_loss = None
+        d_loss, d_parts = None, {}
         if self.discriminator is not None:
             self.discriminator.requires_grad_(True)
             with self._forward():
-                d_loss = self.objective.discriminator_loss(step)
+                d_loss, d_parts = self.objective.discriminator_losses(step)
             self._backward_step(d_loss, self.opt_d)
             self.discriminator.requires_grad_(False)  # G's step must not accumulate D gradients
         with self._forward():
@@ -133,7 +136,7 @@ class PairTrainer:
         self._backward_step(g_total, self.opt_g)
         if self.scaler is not None:
             self.scaler.update()
-        return StepResult(g_total, g_parts, d_loss, fake_b)
+        return StepResult(g_total, g_parts, d_loss, fake_b, d_parts)
 
 
 class Throughput:

@@ -19,8 +19,9 @@ from i2i import __version__
 from i2i.checkpoint import load_checkpoint, save_checkpoint
 from i2i.errors import ConfigError, DataError, I2IError, Interrupted
 from i2i.inference_mode import choose_inference_mode, has_batch_norm
+from i2i.monitor import RunMonitor
 from i2i.objective import Objective
-from i2i.pairs import PairDataset
+from i2i.pairs import PairDataset, has_split
 from i2i.plugins import get_plugins, plugin_versions
 from i2i.rundir import RunDir
 from i2i.sampling import build_loader
@@ -75,7 +76,8 @@ class TrainingRun:
     """One run directory's training: a new run, or ``resume`` an interrupted one; then ``fit``."""
 
     def __init__(self, config: TrainConfig, run: RunDir, *, device: torch.device, precision: str = "fp32",
-                 quiet: bool = False, num_workers: int = 0, channels_last: bool | None = None) -> None:
+                 quiet: bool = False, num_workers: int = 0, channels_last: bool | None = None,
+                 cpu_gemm: bool | None = None) -> None:
         registry = get_plugins().registry
         self.config, self.run, self.quiet = config, run, quiet
         self.task = registry.resolve("tasks", config.task)
@@ -85,13 +87,14 @@ class TrainingRun:
         choose_inference_mode(config, has_batch_norm(generator))
         self.trainer = PairTrainer(generator, discriminator, objective, lr=config.lr,
                                    betas=(config.beta1, config.beta2), device=device, precision=precision,
-                                   channels_last=channels_last)
+                                   channels_last=channels_last, small_conv_gemm=cpu_gemm)
         root = task_data_root(self.task, config.data)
         self.train_set = self._dataset(root, "train", train=True)
-        self.val_set = self._dataset(root, "val", train=False) if (root / "val").is_dir() else None
+        self.val_set = self._dataset(root, "val", train=False) if has_split(root, "val", self.task.layout) else None
         self.loader = build_loader(self.train_set, config.batch_size, shuffle=True, seed=config.seed,
                                    num_workers=num_workers)
         self.validator = Validator(config, registry, device, precision)
+        self.monitor = RunMonitor(run, config.total_epochs, self.loader.batch_sampler.batches_per_epoch(), quiet=quiet)
         self.epoch, self.batch_in_epoch, self.global_step = 0, 0, 0
         self.best: float | None = None
         self._in_step = self._stop_requested = False
@@ -101,12 +104,21 @@ class TrainingRun:
         return PairDataset(root, split, layout=self.task.layout, direction=c.direction,
                            in_channels=c.in_channels, out_channels=c.out_channels, load_size=c.load_size,
                            crop_size=c.crop_size, flip=c.flip, train=train, seed=c.seed,
-                           pair_maker=self.task.pair_maker, skip_bad_images=c.skip_bad_images)
+                           pair_maker=self.task.pair_maker, skip_bad_images=c.skip_bad_images,
+                           max_items=c.max_train if split == "train" else None)
 
-    def write_config(self) -> None:
-        """The resolved config, with the i2i and plugin versions that ran it."""
+    def disk_plan(self):
+        """What the run's checkpoints and model will take on disk (:mod:`i2i.disk_plan`)."""
+        from i2i.disk_plan import plan_disk
+
+        return plan_disk(self.config, self.trainer.generator, self.trainer.discriminator)
+
+    def write_config(self, runtime: dict[str, Any] | None = None) -> None:
+        """The resolved config, with the i2i and plugin versions that ran it and this session's ``runtime``
+        choices (device, precision, CPU GEMM and why; informational: a resume may choose differently)."""
         provenance = {"i2i_version": __version__, "plugins": plugin_versions()}
-        self.run.write_config({**self.config.as_dict(), "provenance": provenance})
+        record = {**self.config.as_dict(), "provenance": provenance}
+        self.run.write_config({**record, "runtime": runtime} if runtime else record)
 
     # --- state ------------------------------------------------------------------------------------
 
@@ -115,8 +127,13 @@ class TrainingRun:
                 "best": self.best, "i2i_version": __version__}
 
     def save(self, name: str) -> Path:
-        return save_checkpoint(self.run.checkpoint(name), self.trainer.modules, self.trainer.optimizers,
-                               self._meta(), self.trainer.scaler)
+        """Checkpoint ``name``: ``latest`` holds the whole training state (resume needs it); the others hold
+        the generator's weights only, unless the run was started with --save-training-state."""
+        if name == "latest" or self.config.save_training_state:
+            return save_checkpoint(self.run.checkpoint(name), self.trainer.modules, self.trainer.optimizers,
+                                   {**self._meta(), "training_state": True}, self.trainer.scaler)
+        return save_checkpoint(self.run.checkpoint(name), {"generator": self.trainer.generator}, {},
+                               {**self._meta(), "training_state": False})
 
     def resume(self) -> None:
         """Continue from the latest checkpoint: weights, optimisers, RNG and position in the epoch."""
@@ -135,16 +152,11 @@ class TrainingRun:
     def export_model(self) -> Path:
         """Write the generator as a model dir (``RUN/model``) that the translator loads without flags."""
         from i2i.modelcard import write_model_card
-        from i2i.modeldir import model_config, save_model_dir
+        from i2i.modeldir import save_model_dir
+        from i2i.run_checkpoint import run_model_config
 
-        c = self.config
         state = {k: v.detach().cpu() for k, v in self.trainer.generator.state_dict().items()}
-        model_dir = save_model_dir(self.run.model, state, model_config(
-            c.generator, c.generator_args, in_channels=c.in_channels, out_channels=c.out_channels,
-            load_size=c.load_size, crop_size=c.crop_size, task=c.task, direction=c.direction,
-            inference_mode=c.inference_mode, dataset=c.data or c.task, epochs=self.epoch,
-            inference_mode_reason=c.inference_mode_reason, train_batch_size=c.batch_size,
-            compose=self.task.compose is not None))
+        model_dir = save_model_dir(self.run.model, state, run_model_config(self.config, self.epoch))
         return write_model_card(model_dir, samples=self.run.samples)
 
     # --- loop -------------------------------------------------------------------------------------
@@ -194,7 +206,7 @@ class TrainingRun:
         if len(loader) + self.batch_in_epoch == 0:
             raise DataError(f"the train split has fewer images than --batch-size {c.batch_size}")
         bar = tqdm(total=len(loader) + self.batch_in_epoch, initial=self.batch_in_epoch, disable=True if self.quiet else None,
-                   desc=f"epoch {self.epoch + 1}/{c.total_epochs}", unit="it", dynamic_ncols=True, leave=False)
+                   desc=f"epoch {self.epoch + 1}/{c.total_epochs}", unit="it", dynamic_ncols=True, leave=True)
         throughput, last_save = Throughput(), time.monotonic()
         with bar:
             for batch in loader:
@@ -209,8 +221,10 @@ class TrainingRun:
                     if not all(math.isfinite(v) for v in losses.values()):
                         raise I2IError(f"loss became non-finite at step {self.global_step}: {losses}; "
                                        f"try --precision fp32 or a lower --lr")
-                    self.run.log({"epoch": self.epoch + 1, "step": self.global_step, "lr": lr,
-                                  "img_per_s": round(throughput.take(), 3), **losses})
+                    record = {"epoch": self.epoch + 1, "step": self.global_step, "lr": lr,
+                              "img_per_s": round(throughput.take(), 3), **losses}
+                    self.run.log(record)
+                    self.monitor.log(record)
                     bar.set_postfix({k.removeprefix("loss_"): f"{v:.3f}" for k, v in losses.items()})
                 if time.monotonic() - last_save > CHECKPOINT_MINUTES * 60:
                     self.save("latest")
@@ -232,6 +246,7 @@ class TrainingRun:
                 self.best = scores[c.best_metric]
                 self.save("best")
         self.run.log(record)
+        self.monitor.log(record)
         self.save("latest")
         if c.save_every and self.epoch % c.save_every == 0:
             self.save(f"epoch_{self.epoch:04d}")

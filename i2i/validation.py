@@ -55,6 +55,9 @@ class Validator:
         return {name: float(metric.compute()) for name, metric in metrics.active.items()}
 
     def improved(self, scores: dict[str, float], best: float | None) -> bool:
+        """Whether ``scores`` beat ``best`` on ``--best-metric``; always False when no best metric was asked for."""
+        if self.config.best_metric is None:
+            return False
         score = scores.get(self.config.best_metric)
         if score is None:
             return False

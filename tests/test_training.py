@@ -102,6 +102,7 @@ def test_train_writes_the_run_dir_and_the_model_translates_any_size(data, tmp_pa
     result = train(data, "--epochs", 1, "--epochs-decay", 0, "--out", run, quiet=False)  # with the progress bar
     assert_ok(result)
     assert f"training demo: unet + patch70, loss l1+cgan, 1 epoch, {TRAIN_PAIRS} pairs" in result.output
+    assert f"data: A|B side-by-side images in {data}" in result.output
     assert "epoch 1/1 done, l1 " in result.output and "done: model in" in result.output
 
     config = json.loads((run / "config.json").read_text())
@@ -110,13 +111,16 @@ def test_train_writes_the_run_dir_and_the_model_translates_any_size(data, tmp_pa
     logged = records(run)
     losses = [r for r in logged if "loss_g" in r]
     assert [r["step"] for r in losses] == list(range(1, TRAIN_PAIRS + 1))
-    assert all(r["lr"] == 2e-4 and r["img_per_s"] > 0 and {"loss_d", "loss_g_l1", "loss_g_cgan"} <= r.keys()
-               for r in losses)
+    assert all(r["lr"] == 2e-4 and r["img_per_s"] > 0 and
+               {"loss_d", "loss_d_real", "loss_d_fake", "loss_g_l1", "loss_g_cgan"} <= r.keys() for r in losses)
+    assert all(r["loss_d"] == pytest.approx((r["loss_d_real"] + r["loss_d_fake"]) / 2, rel=1e-5) for r in losses)
     val = [r["val"] for r in logged if "val" in r]
     assert len(val) == 1 and set(val[0]) == {"l1", "psnr", "ssim"}
-    for name in ("samples/epoch_0001.png", "checkpoints/latest.safetensors", "checkpoints/best.safetensors",
-                 "model/model.safetensors", "model/config.json"):
+    for name in ("samples/epoch_0001.png", "checkpoints/latest.safetensors", "model/model.safetensors",
+                 "model/config.json", "index.html"):
         assert (run / name).is_file(), name
+    assert not (run / "checkpoints" / "best.safetensors").exists()  # only with --best-metric
+    assert "disk: about " in result.output and "latest checkpoint with training state" in result.output
     assert read_checkpoint_meta(run / "checkpoints" / "latest.safetensors")["epoch"] == 1
 
     Image.new("RGB", (517, 300), (90, 160, 40)).save(tmp_path / "img.png")
@@ -270,3 +274,30 @@ def test_relative_data_resumes_from_anywhere_and_files_follow_the_umask(data, tm
     tested = i2i("test", tmp_path / "rel", "--split", "val", "-q")  # on the run's own data, not the cache
     assert_ok(tested)
     assert f"1 pair(s) of {data / 'val'}" in tested.output
+
+
+def test_precision_is_chosen_recorded_and_may_change_on_resume(data, tmp_path, monkeypatch):
+    from i2i.precision import CpuFeatures
+
+    monkeypatch.setattr(CpuFeatures, "detect", classmethod(lambda cls: CpuFeatures("AVX2", False, False)))
+    run = tmp_path / "run"
+    result = train(data, "--epochs", 1, "--epochs-decay", 0, "--out", run, "--precision", "bf16", quiet=False)
+    assert_ok(result)
+    warnings = [line for line in result.output.splitlines() if line.startswith("Warning:")]
+    assert len(warnings) == 1 and "--precision bf16 will be slow" in warnings[0] and "AVX2" in warnings[0]
+    assert "cpu bf16 (--precision bf16) ->" in result.output
+    runtime = json.loads((run / "config.json").read_text())["runtime"]
+    assert runtime["precision"] == "bf16" and runtime["precision_reason"] == "--precision bf16"
+    assert runtime["device"] == "cpu" and runtime["cpu_gemm"] is True
+
+    resumed = i2i("train", "--resume", run, "--device", "cpu", "--epochs", 2, "--no-cpu-gemm")  # auto
+    assert_ok(resumed)
+    assert "Warning:" not in resumed.output and "cpu fp32 (auto: bf16 would be slower than fp32" in resumed.output
+    runtime = json.loads((run / "config.json").read_text())["runtime"]
+    assert runtime["precision"] == "fp32" and runtime["precision_reason"].startswith("auto: ")
+    assert runtime["cpu_gemm"] is False and runtime["cpu_gemm_reason"] == "--no-cpu-gemm"
+
+    config = json.loads((run / "config.json").read_text())  # a config.json written before runtime records
+    del config["runtime"]
+    (run / "config.json").write_text(json.dumps(config))
+    assert_ok(resume(run, "--epochs", 3))

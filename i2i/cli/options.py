@@ -49,6 +49,13 @@ class LossSpec(click.ParamType):
             self.fail(str(exc), param, ctx)
 
 
+def checkpoint_option(command):
+    """``--checkpoint best|latest|epoch_N`` for commands that take MODEL (see :mod:`i2i.run_checkpoint`)."""
+    return click.option("--checkpoint", metavar="best|latest|epoch_N",
+                        help="With a run dir: use this checkpoint's generator instead of model/ (the final one); "
+                             "the error lists the checkpoints the run has.")(command)
+
+
 def parse_key_values(pairs: tuple[str, ...], option: str) -> dict:
     """``("ngf=32", "norm=instance")`` → ``{"ngf": 32, "norm": "instance"}`` (values parsed as JSON when they can be)."""
     parsed = {}
@@ -61,3 +68,25 @@ def parse_key_values(pairs: tuple[str, ...], option: str) -> dict:
         except json.JSONDecodeError:
             parsed[key.replace("-", "_")] = raw
     return parsed
+
+
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")  # i2i.precision.CHOICES, named here without importing torch
+
+
+def hardware_options(command):
+    """``--precision`` and ``--cpu-gemm/--no-cpu-gemm``, the same on every command that runs a network."""
+    command = click.option(
+        "--cpu-gemm/--no-cpu-gemm", default=None,
+        help="On the CPU, run convolutions with big weights at few positions as one matrix product "
+             "[auto: on; env I2I_CPU_GEMM=1/0].")(command)
+    return click.option(
+        "--precision", type=click.Choice(PRECISIONS), default="auto", show_default=True,
+        help="auto: bf16 where it is native and faster (CUDA with bf16 support, CPUs with AVX512-BF16 or "
+             "AMX), else fp32. bf16 on other CPUs is emulated and ~3x slower (a warning says so); "
+             "fp16: GPUs only.")(command)
+
+
+def warn_if_slow(choice) -> None:
+    """Print the one-line warning of a :class:`i2i.precision.PrecisionChoice` that will run slowly."""
+    if choice.warning:
+        click.echo(f"Warning: {choice.warning}", err=True)

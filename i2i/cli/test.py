@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from i2i.cli.options import ComponentName
+from i2i.cli.options import ComponentName, checkpoint_option, hardware_options, warn_if_slow
 from i2i.errors import ConfigError
 
 
@@ -19,13 +19,17 @@ from i2i.errors import ConfigError
 @click.option("-o", "--out", type=click.Path(file_okay=False), help="Output folder [RUN/test-<split>, or MODEL-test-<split>].")
 @click.option("--mode", type=click.Choice(["paper", "eval"]), help="Inference mode [the model's].")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps.")
-@click.option("--precision", type=click.Choice(["fp32", "bf16", "fp16"]), default="fp32", show_default=True)
+@hardware_options
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for paper mode's dropout.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
-def test_command(model, task, data, split, metrics, out, mode, device, precision, seed, quiet) -> None:
+@checkpoint_option
+def test_command(model, task, data, split, metrics, out, mode, device, precision, cpu_gemm, seed, quiet,
+                 checkpoint) -> None:
     """Translate a data split with MODEL; write images, index.html (input | output | target) and metrics.json.
 
     MODEL is a model dir, a run dir, a Hub id ORG/NAME[@REV] or a released id such as pix2pix/sat2map.
+    A run dir gives its final generator (model/), or with --checkpoint best|latest|epoch_N that
+    checkpoint's (reports then go to RUN/test-<split>-<checkpoint>).
 
     Pairs are resized to the model's training crop size, as the paper tests.
     """
@@ -35,12 +39,15 @@ def test_command(model, task, data, split, metrics, out, mode, device, precision
     from i2i.evaluation import evaluate_items, report_dir, split_dataset, translated
     from i2i.metric_set import MetricSet
     from i2i.plugins import get_registry
+    from i2i.run_checkpoint import checkpoint_model, checkpoint_report_dir
     from i2i.rundir import trained_data
     from i2i.task_data import task_data_root
     from i2i.translator import Translator
 
     registry = get_registry()
-    translator = Translator.load(model, device=device, mode=mode, precision=precision, seed=seed)
+    translator = Translator.load(checkpoint_model(model, checkpoint), device=device, mode=mode, precision=precision,
+                                 seed=seed, cpu_gemm=cpu_gemm)
+    warn_if_slow(translator.precision_choice)
     config = translator.config
     task_name = task or config["task"]
     if task_name is None:
@@ -51,7 +58,7 @@ def test_command(model, task, data, split, metrics, out, mode, device, precision
                             in_channels=config["in_channels"], out_channels=config["out_channels"],
                             size=config["train_size"]["crop_size"])
     metric_set = MetricSet.build(registry, metric_names(metrics, task_spec))
-    out_dir = Path(out) if out else report_dir(Path(model), "test", split)
+    out_dir = Path(out) if out else checkpoint_report_dir(report_dir(Path(model), "test", split), checkpoint)
     with tqdm(total=len(dataset), unit="img", disable=True if quiet else None, dynamic_ncols=True) as bar:
         record = evaluate_items(translated(translator.translate, dataset, translator.compose), metric_set, out_dir,
                                 f"{task_name} {split}: {model} ({translator.mode} mode)", bar.update)
