@@ -12,6 +12,7 @@ from i2i.components import restore_training_mode, set_inference_mode
 from i2i.compose import composed, task_compose
 from i2i.device import autocast
 from i2i.errors import ConfigError
+from i2i.inference_mode import has_batch_norm, recommended_mode
 from i2i.images import match_channels, write_image
 from i2i.metric_set import MetricSet
 from i2i.train_config import TrainConfig
@@ -33,6 +34,10 @@ class Validator:
         for name, reason in skipped.items():
             print(f"i2i: warning: validation skips metric {name!r}: {reason}", file=sys.stderr, flush=True)
 
+    def _mode(self, generator: torch.nn.Module) -> str:
+        """The configured inference mode; one that fits the training when none is chosen yet."""
+        return self.config.inference_mode or recommended_mode(self.config.batch_size, has_batch_norm(generator))[0]
+
     def _translate(self, generator: torch.nn.Module, a: torch.Tensor) -> torch.Tensor:
         """The delivered image for a batch of inputs ``a``: ``compose(a, G(a))``, on the CPU."""
         with autocast(self.device, self.precision):
@@ -42,7 +47,7 @@ class Validator:
     @torch.no_grad()
     def evaluate(self, generator: torch.nn.Module, dataset) -> dict[str, float]:
         metrics = MetricSet.build(self.registry, self.config.val_metrics)
-        set_inference_mode(generator, self.config.inference_mode)
+        set_inference_mode(generator, self._mode(generator))
         try:
             with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
                 torch.manual_seed(_VAL_SEED)
@@ -69,7 +74,7 @@ class Validator:
     @torch.no_grad()
     def write_samples(self, generator: torch.nn.Module, dataset, path: Path) -> Path:
         """A grid with one row per sample: input | output | target (first 3 channels, grey as RGB)."""
-        set_inference_mode(generator, self.config.inference_mode)
+        set_inference_mode(generator, self._mode(generator))
         tiles = []
         try:
             with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
