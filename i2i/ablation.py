@@ -157,7 +157,8 @@ class Ablation:
         dataset = split_dataset(self.task, root, split, direction=config.direction, in_channels=config.in_channels,
                                 out_channels=config.out_channels, size=config.crop_size)
         metrics = MetricSet.build(self.registry, self.metrics, self.metric_args)
-        record = evaluate_items(translated(translator.translate, dataset), metrics, run_path / f"eval-{split}",
+        record = evaluate_items(translated(translator.translate, dataset, translator.compose), metrics,
+                                run_path / f"eval-{split}",
                                 f"{self.task.name} {split}: {variant.name}")
         return record, metrics
 

@@ -17,6 +17,7 @@ import torch
 from torchvision.transforms.v2 import functional as F
 
 from i2i.atomic import atomic_write_text
+from i2i.compose import Compose, composed
 from i2i.errors import DataError
 from i2i.eval_report import report_html, summary_markdown
 from i2i.images import list_images, match_channels, read_image, to_signed_unit, write_image
@@ -66,11 +67,14 @@ def _item_name(index: int, path: str) -> str:
     return f"{index:05d}_{Path(path).stem}"
 
 
-def translated(translate: Callable[[torch.Tensor], torch.Tensor], dataset) -> Iterator[EvalItem]:
-    """The pairs of ``dataset`` with ``translate(input)`` as the output."""
+def translated(translate: Callable[[torch.Tensor], torch.Tensor], dataset, compose: Compose | None = None
+               ) -> Iterator[EvalItem]:
+    """The pairs of ``dataset`` with ``translate(input)`` as the output (a delivered image: the translator
+    composes it) and ``compose(input, target)`` as the target (:mod:`i2i.compose`)."""
     for index in range(len(dataset)):
         item = dataset[index]
-        yield EvalItem(_item_name(index, item["path"]), item["a"], translate(item["a"]), item["b"])
+        yield EvalItem(_item_name(index, item["path"]), item["a"], translate(item["a"]),
+                       composed(compose, item["a"], item["b"]))
 
 
 def _output_keys(stem: str) -> set[str]:
@@ -85,8 +89,9 @@ def _output_keys(stem: str) -> set[str]:
     return keys
 
 
-def read_outputs(folder: Path | str, dataset) -> Iterator[EvalItem]:
-    """The pairs of ``dataset`` with outputs read from ``folder``, matched by the pair's file stem.
+def read_outputs(folder: Path | str, dataset, compose: Compose | None = None) -> Iterator[EvalItem]:
+    """The pairs of ``dataset`` with outputs read from ``folder``, matched by the pair's file stem; the
+    targets are ``compose(input, target)``, the delivered images the outputs are.
 
     An output named ``<stem>.*``, ``<stem>_fake_B.*`` or ``<index>_<stem>_output.*`` belongs to the
     pair ``<stem>``; it is resized (bilinear, antialiased) to the target's size when they differ.
@@ -108,10 +113,11 @@ def read_outputs(folder: Path | str, dataset) -> Iterator[EvalItem]:
             raise DataError(f"several outputs in {folder} match pair {stem!r}: "
                             f"{', '.join(p.name for p in found[stem][:3])}")
         item = dataset[index]
-        output = match_channels(to_signed_unit(read_image(found[stem][0])), item["b"].shape[0])
-        if output.shape[-2:] != item["b"].shape[-2:]:
-            output = F.resize(output, list(item["b"].shape[-2:]), antialias=True).clamp(-1, 1)
-        yield EvalItem(_item_name(index, item["path"]), item["a"], output, item["b"])
+        target = composed(compose, item["a"], item["b"])
+        output = match_channels(to_signed_unit(read_image(found[stem][0])), target.shape[0])
+        if output.shape[-2:] != target.shape[-2:]:
+            output = F.resize(output, list(target.shape[-2:]), antialias=True).clamp(-1, 1)
+        yield EvalItem(_item_name(index, item["path"]), item["a"], output, target)
 
 
 def write_page(path: Path, record: dict[str, Any], names: list[str]) -> Path:

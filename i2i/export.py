@@ -6,13 +6,15 @@ and crops the output back inside the graph (:class:`i2i.any_size.AnySizeGenerato
 
 Exports run the generator in eval mode (running statistics, no dropout), which is deterministic. The
 paper's test-time mode samples dropout at random, which an exported graph cannot reproduce, so it is not
-exported. The model's ``config.json`` (with ``inference_mode: eval``) is embedded: in the ONNX metadata
+exported; exporting a model trained at batch size 1 with batch norm, whose fitting mode is paper, prints
+one warning line (:mod:`i2i.inference_mode`). The model's ``config.json`` (with ``inference_mode: eval``) is embedded: in the ONNX metadata
 under ``i2i_config``, in the TorchScript archive as the extra file ``i2i_config.json``.
 """
 
 from __future__ import annotations
 
 import json
+import sys
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +27,7 @@ from i2i.any_size import AnySizeGenerator
 from i2i.atomic import atomic_path
 from i2i.components import set_inference_mode
 from i2i.errors import ConfigError, DataError, I2IError
+from i2i.inference_mode import has_batch_norm, mismatch_warning
 from i2i.modeldir import load_generator
 from i2i.run_checkpoint import checkpoint_model
 from i2i.tiling import pad_to_multiple
@@ -124,6 +127,9 @@ def export_model(model: str | Path, fmt: str, out: Path | str | None = None, *, 
     if fmt not in FORMATS:
         raise ConfigError(f"unknown export format {fmt!r}; use {' or '.join(FORMATS)}")
     generator, config = load_generator(checkpoint_model(str(model), checkpoint))
+    warning = mismatch_warning("eval", config.get("train_batch_size"), has_batch_norm(generator))
+    if warning:  # the export is eval mode; a model that trained at batch size 1 expects paper mode
+        print(warning.replace("--mode eval", "the export's eval mode"), file=sys.stderr, flush=True)
     generator = set_inference_mode(generator, "eval")
     config = {**config, "inference_mode": "eval"}
     multiple = getattr(generator, "size_multiple", 1)

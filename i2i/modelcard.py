@@ -50,6 +50,7 @@ def model_card(config: dict[str, Any], *, model_id: str = PLACEHOLDER_ID, sample
     epochs = config["provenance"]["epochs"]
     trained = f", trained for {epochs} epochs" if epochs else ""
     origin = f"\nConverted from the authors' released PyTorch checkpoint <{source_url}>.\n" if source_url else ""
+    why = f" ({config['inference_mode_reason']})" if config.get("inference_mode_reason") else ""
     picture = f"\n![Sample grid from the last training epoch]({sample})\n" if sample else ""
     where = "its Hub id or a local copy" if model_id == PLACEHOLDER_ID else "this repo's id or a local copy"
     body = f"""
@@ -72,8 +73,9 @@ translator = Translator.load("{model_id}")
 translator.translate("input.png").save("output.png")
 ```
 
-`{model_id}` is {where}. The default inference mode is `{config["inference_mode"]}`: `paper` keeps dropout
-on and normalises over the test batch, as the paper tests; `--mode eval` gives deterministic outputs.
+`{model_id}` is {where}. The default inference mode is `{config["inference_mode"]}`{why}: `paper` keeps
+dropout on and normalises over the test batch, as the paper tests; `eval` uses the running statistics
+and no dropout, and gives deterministic outputs.
 Any image size works; inputs are padded to the generator's size multiple and cropped back.
 
 ## Model

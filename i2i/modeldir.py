@@ -7,7 +7,12 @@ A run dir (``RUN/model/config.json``) is accepted wherever a model dir is. ``con
      "generator": {"name": str, "args": {...}}, "in_channels": int, "out_channels": int,
      "normalization": "[-1,1]", "direction": "AtoB" | "BtoA",
      "train_size": {"load_size": int, "crop_size": int}, "inference_mode": "paper" | "eval",
-     "provenance": {"i2i_version": str, "plugins": {dist: version}, "dataset": str | null, "epochs": int | null}}
+     "provenance": {"i2i_version": str, "plugins": {dist: version}, "dataset": str | null, "epochs": int | null},
+     "inference_mode_reason": str, "train_batch_size": int, "compose": bool}
+
+The last three keys are optional (model dirs written before them load as they are): why
+``inference_mode`` fits the training (:mod:`i2i.inference_mode`), the training batch size, and whether
+outputs go through the task's ``compose`` step (:mod:`i2i.compose`).
 """
 
 from __future__ import annotations
@@ -42,6 +47,8 @@ _SCHEMA: dict[str, Any] = {
     "inference_mode": str,
     "provenance": {"i2i_version": str, "plugins": dict, "dataset": (str, type(None)), "epochs": (int, type(None))},
 }
+# Keys that may be absent: model dirs written before they existed still load.
+_OPTIONAL: dict[str, Any] = {"inference_mode_reason": str, "train_batch_size": int, "compose": bool}
 _CHOICES = {
     "normalization": ("[-1,1]",),
     "direction": ("AtoB", "BtoA"),
@@ -62,8 +69,12 @@ def model_config(
     inference_mode: str = "paper",
     dataset: str | None = None,
     epochs: int | None = None,
+    inference_mode_reason: str | None = None,
+    train_batch_size: int | None = None,
+    compose: bool = False,
 ) -> dict[str, Any]:
-    """A complete, validated ``config.json`` for a generator registered as ``generator``."""
+    """A complete, validated ``config.json`` for a generator registered as ``generator``; the optional keys
+    are written when given (``compose`` when true)."""
     from i2i.plugins import plugin_versions
 
     return validate_config({
@@ -78,6 +89,9 @@ def model_config(
         "train_size": {"load_size": load_size, "crop_size": crop_size},
         "inference_mode": inference_mode,
         "provenance": {"i2i_version": __version__, "plugins": plugin_versions(), "dataset": dataset, "epochs": epochs},
+        **({"inference_mode_reason": inference_mode_reason} if inference_mode_reason else {}),
+        **({"train_batch_size": train_batch_size} if train_batch_size is not None else {}),
+        **({"compose": True} if compose else {}),
     })
 
 
@@ -85,15 +99,20 @@ def _type_names(types: tuple) -> str:
     return " or ".join("null" if t is type(None) else {dict: "object", str: "string"}.get(t, t.__name__) for t in types)
 
 
-def _check(value: dict, schema: dict[str, Any], where: str, origin: str) -> None:
+def _check(value: dict, schema: dict[str, Any], where: str, origin: str,
+           optional: dict[str, Any] | None = None) -> None:
+    optional = optional or {}
     if not isinstance(value, dict):
         raise ConfigError(f"{origin}: {where or 'the config'} must be an object")
+    known = {**schema, **optional}
     for key in value:
-        if key not in schema:
-            raise ConfigError(f"{origin}: unknown key {where + key!r} (known: {', '.join(schema)})")
-    for key, spec in schema.items():
+        if key not in known:
+            raise ConfigError(f"{origin}: unknown key {where + key!r} (known: {', '.join(known)})")
+    for key, spec in known.items():
         name = f"{where}{key}"
         if key not in value:
+            if key in optional:
+                continue
             raise ConfigError(f"{origin}: missing key {name!r}")
         item = value[key]
         if isinstance(spec, dict):
@@ -115,10 +134,12 @@ def validate_config(config: Any, origin: str = "model config") -> dict[str, Any]
                 f"{origin} has format version {config['format_version']}, newer than this i2i reads "
                 f"({FORMAT_VERSION}); upgrade i2i"
             )
-    _check(config, _SCHEMA, "", origin)
+    _check(config, _SCHEMA, "", origin, _OPTIONAL)
     for key, allowed in _CHOICES.items():
         if config[key] not in allowed:
             raise ConfigError(f"{origin}: key {key!r} is {config[key]!r}; expected {' or '.join(map(repr, allowed))}")
+    if config.get("train_batch_size", 1) < 1:
+        raise ConfigError(f"{origin}: train_batch_size must be at least 1, got {config['train_batch_size']}")
     if config["format_version"] < 1:
         raise ConfigError(f"{origin}: format_version must be at least 1, got {config['format_version']}")
     return config

@@ -24,12 +24,16 @@ _EPOCH = re.compile(r"epoch_?0*(\d+)")
 def run_model_config(config: TrainConfig, epochs: int) -> dict[str, Any]:
     """The model dir ``config.json`` of a run's generator after ``epochs`` epochs."""
     from i2i.modeldir import model_config
+    from i2i.plugins import get_registry
 
     c = config
+    task = get_registry().resolve("tasks", c.task)
     return model_config(
         c.generator, c.generator_args, in_channels=c.in_channels, out_channels=c.out_channels,
         load_size=c.load_size, crop_size=c.crop_size, task=c.task, direction=c.direction,
-        inference_mode=c.inference_mode, dataset=c.data or c.task, epochs=epochs)
+        inference_mode=c.inference_mode, dataset=c.data or c.task, epochs=epochs,
+        inference_mode_reason=c.inference_mode_reason, train_batch_size=c.batch_size,
+        compose=getattr(task, "compose", None) is not None)
 
 
 def checkpoint_file_name(name: str) -> str:

@@ -58,6 +58,8 @@ class Task:
     own layout (e.g. the official Cityscapes folders); ``i2i data prepare TASK --from SOURCE`` calls it.
     ``preprocess(image) -> image`` (uint8 (C, H, W) both) turns a raw input, resized to the model's crop
     size, into what the model saw in training; ``i2i translate MODEL INPUT --task TASK`` applies it.
+    ``compose(source, output) -> image`` turns the generator's input and output into the image the task
+    delivers (e.g. the input's lightness with predicted colour); see :mod:`i2i.compose`.
     ``generator_args`` / ``discriminator_args``: defaults for the task's own generator / discriminator (e.g.
     a narrower network for a demo); ``--gen-arg`` / ``--disc-arg`` override them key by key.
     ``palette``: for tasks whose input is a label map, each label's name and RGB colour, in the order a
@@ -85,6 +87,7 @@ class Task:
     synthesize: str | None = None
     prepare: str | None = None
     preprocess: str | None = None
+    compose: str | None = None
     palette: tuple[tuple[str, tuple[int, int, int]], ...] = ()
 
     def as_dict(self) -> dict:

@@ -35,7 +35,8 @@ class TrainConfig(Recipe):
     max_train: int | None = None  # train on this many pairs of the train split at most (a seeded subset)
     log_every: int = 50
     samples: int = 4
-    inference_mode: str = "paper"
+    inference_mode: str | None = None  # None: chosen from the training (i2i.inference_mode) when the run starts
+    inference_mode_reason: str | None = None
     skip_bad_images: bool = False
     world_size: int = 1  # training processes; batch_size is each one's share of the global batch
     sync_bn: bool = True  # with world_size > 1: batch norm over the global batch (SyncBatchNorm)

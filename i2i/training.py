@@ -22,6 +22,7 @@ from i2i.components import check_arguments
 from i2i.errors import ConfigError, DataError, I2IError, Interrupted
 from i2i.faults import fault_point
 from i2i.modeldir import load_config
+from i2i.inference_mode import choose_inference_mode, has_batch_norm
 from i2i.monitor import RunMonitor
 from i2i.objective import Objective
 from i2i.pairs import PairDataset, has_split
@@ -91,6 +92,7 @@ class TrainingRun:
         torch.manual_seed(config.seed)
         objective = Objective.build(config.loss, registry, config.lambda_l1)
         generator, discriminator = build_networks(config, objective, registry)
+        choose_inference_mode(config, has_batch_norm(generator))
         world = distributed.world()
         if world.active and config.sync_bn:
             generator = distributed.convert_sync_batchnorm(generator, device)

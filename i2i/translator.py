@@ -15,10 +15,12 @@ from PIL import Image
 from torch import nn
 
 from i2i.components import set_inference_mode
+from i2i.compose import model_compose
 from i2i.cpu_conv import SmallConvGemm, choose_cpu_gemm
 from i2i.device import autocast, resolve_device
 from i2i.errors import ConfigError, DataError
 from i2i.images import match_channels, read_image, to_signed_unit, to_uint8
+from i2i.inference_mode import has_batch_norm, mismatch_warning
 from i2i.modeldir import load_generator
 from i2i.precision import choose_precision
 from i2i.tiling import check_tiling, pad_to_multiple, translate_tiled
@@ -52,7 +54,8 @@ class Translator:
     """A generator ready for inference on ``device``.
 
     ``mode``: ``paper`` (dropout on, batch-norm over the batch being translated, as the paper tests) or
-    ``eval`` (running statistics, no dropout); ``None`` takes the model's ``inference_mode``. In paper
+    ``eval`` (running statistics, no dropout); ``None`` takes the model's ``inference_mode``, which fits
+    its training (:mod:`i2i.inference_mode`; a mode that does not prints one warning line). In paper
     mode the images (or tiles) of one forward pass share batch statistics, so ``batch_size`` 1 matches
     the paper. ``tile``: translate overlapping ``tile``-pixel tiles blended over ``overlap`` pixels
     (exact for eval-mode networks whose receptive field fits the overlap). ``batch_size``: images per
@@ -60,6 +63,7 @@ class Translator:
     :data:`AUTO_TILE_PIXELS` (16.8 Mpx) is still translated in 1024-pixel tiles (with a warning), which
     bounds memory for images up to the pixel cap (:func:`i2i.images.max_image_pixels`). ``seed``: paper mode's dropout
     starts from this seed on every call, so an image's output does not depend on what ran before.
+    Outputs are the model's task's ``compose(input, output)`` when the model records one (:mod:`i2i.compose`).
     ``precision``: ``auto`` (bf16 where the hardware runs it natively, else fp32; see :mod:`i2i.precision`),
     fp32, bf16 or fp16; ``precision_choice`` says what was chosen and why. ``cpu_gemm``: run the CPU's small
     convolutions as one GEMM (:func:`i2i.cpu_conv.choose_cpu_gemm`; None: ``$I2I_CPU_GEMM``, else on).
@@ -73,6 +77,10 @@ class Translator:
         self.precision_choice = choose_precision(precision, self.device)
         self.precision = self.precision_choice.precision
         self.mode = mode or config["inference_mode"]
+        warning = mode and mismatch_warning(mode, config.get("train_batch_size"), has_batch_norm(generator))
+        if warning:
+            print(warning, file=sys.stderr, flush=True)
+        self.compose = model_compose(config)
         self.in_channels, self.out_channels = config["in_channels"], config["out_channels"]
         self.size_multiple = getattr(generator, "size_multiple", 1)
         if tile is not None:
@@ -170,7 +178,8 @@ class Translator:
                                              batch_size) for image in padded])
         else:
             out = self._forward(padded).float()
-        return out[..., top:top + h, left:left + w].contiguous()
+        out = out[..., top:top + h, left:left + w].contiguous()
+        return self.compose(batch, out).float() if self.compose else out
 
     def _auto_tile(self, h: int, w: int) -> int | None:
         """The tile size for an image too big to translate whole (see the class docstring), else ``None``."""

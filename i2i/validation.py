@@ -10,9 +10,11 @@ from torchvision.utils import make_grid
 
 from i2i import distributed
 from i2i.components import restore_training_mode, set_inference_mode
+from i2i.compose import composed, task_compose
 from i2i.device import autocast
 from i2i.errors import ConfigError
 from i2i.faults import fault_point
+from i2i.inference_mode import has_batch_norm, recommended_mode
 from i2i.images import match_channels, write_image
 from i2i.metric_set import MetricSet
 from i2i.train_config import TrainConfig
@@ -21,33 +23,41 @@ _VAL_SEED = 1234
 
 
 class Validator:
-    """Runs G in the configured inference mode without disturbing the training RNG stream."""
+    """Runs G in the configured inference mode without disturbing the training RNG stream; outputs and
+    targets go through the task's compose step (:mod:`i2i.compose`) before they are scored or shown."""
 
     def __init__(self, config: TrainConfig, registry, device: torch.device, precision: str) -> None:
         self.config, self.device, self.precision, self.registry = config, device, precision, registry
         self.metrics = {name: registry.get("metrics", name) for name in config.val_metrics}
+        self.compose = task_compose(registry.resolve("tasks", config.task))
         skipped = MetricSet.build(registry, config.val_metrics).skipped
         if config.best_metric in skipped:
             raise ConfigError(f"--best-metric {config.best_metric!r} cannot run: {skipped[config.best_metric]}")
         for name, reason in skipped.items():
             print(f"i2i: warning: validation skips metric {name!r}: {reason}", file=sys.stderr, flush=True)
 
+    def _mode(self, generator: torch.nn.Module) -> str:
+        """The configured inference mode; one that fits the training when none is chosen yet."""
+        return self.config.inference_mode or recommended_mode(self.config.batch_size, has_batch_norm(generator))[0]
+
     def _translate(self, generator: torch.nn.Module, a: torch.Tensor) -> torch.Tensor:
+        """The delivered image for a batch of inputs ``a``: ``compose(a, G(a))``, on the CPU."""
         with autocast(self.device, self.precision):
-            return generator(a.to(self.device)).float()
+            output = generator(a.to(self.device)).float().cpu()
+        return composed(self.compose, a, output)
 
     @torch.no_grad()
     def evaluate(self, generator: torch.nn.Module, dataset) -> dict[str, float]:
         metrics = MetricSet.build(self.registry, self.config.val_metrics)
-        set_inference_mode(generator, self.config.inference_mode)
+        set_inference_mode(generator, self._mode(generator))
         try:
             with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
                 torch.manual_seed(_VAL_SEED)
                 for index in range(len(dataset)):
                     fault_point("validating")
                     item = dataset[index]
-                    output = self._translate(generator, item["a"][None])
-                    metrics.update(item["a"][None], output.cpu(), item["b"][None])
+                    a = item["a"][None]
+                    metrics.update(a, self._translate(generator, a), composed(self.compose, a, item["b"][None]))
         finally:
             restore_training_mode(generator)
         return {name: float(metric.compute()) for name, metric in metrics.active.items()}
@@ -68,15 +78,16 @@ class Validator:
     @torch.no_grad()
     def write_samples(self, generator: torch.nn.Module, dataset, path: Path) -> Path:
         """A grid with one row per sample: input | output | target (first 3 channels, grey as RGB)."""
-        set_inference_mode(generator, self.config.inference_mode)
+        set_inference_mode(generator, self._mode(generator))
         tiles = []
         try:
             with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
                 torch.manual_seed(_VAL_SEED)
                 for index in range(min(self.config.samples, len(dataset))):
                     item = dataset[index]
-                    output = self._translate(generator, item["a"][None])[0].cpu()
-                    tiles += [displayable(item["a"]), displayable(output), displayable(item["b"])]
+                    output = self._translate(generator, item["a"][None])[0]
+                    target = composed(self.compose, item["a"], item["b"])
+                    tiles += [displayable(item["a"]), displayable(output), displayable(target)]
         finally:
             restore_training_mode(generator)
         grid = make_grid(torch.stack(tiles), nrow=3, padding=2, pad_value=1.0)

@@ -1,8 +1,8 @@
 """The paper's colour analysis: Lab marginal distributions and their histogram intersection, and colourfulness.
 
 Images arrive as (N, C, H, W) in [-1, 1], read as sRGB (grey images as R = G = B). Lab is CIE 1976
-L*a*b* of the sRGB primaries under the **D65** white point (2° observer), computed in torch here;
-the tests check it against scikit-image's ``rgb2lab``.
+L*a*b* of the sRGB primaries under the **D65** white point (2° observer), computed in torch by
+:mod:`i2i.lab`; the tests check it against scikit-image's ``rgb2lab``.
 """
 
 from __future__ import annotations
@@ -11,15 +11,12 @@ from pathlib import Path
 
 import torch
 
+from i2i import lab as lab_space
 from i2i.components import Metric
 from i2i.errors import DataError
 from i2i.metric_set import MetricUnavailable
 from i2i_plugins.image_metrics import PerImageMetric
 
-XYZ_FROM_LINEAR_RGB = ((0.412453, 0.357580, 0.180423),
-                       (0.212671, 0.715160, 0.072169),
-                       (0.019334, 0.119193, 0.950227))
-D65_WHITE = (0.95047, 1.0, 1.08883)
 LAB_BINS = {"L": (-0.5, 100.5, 101), "a": (-128.5, 128.5, 257), "b": (-128.5, 128.5, 257)}
 """Histogram range and bin count per Lab channel: one-unit bins centred on the integers, covering every
 sRGB colour (centred so that neutral greys, a = b = 0 up to rounding, never straddle a bin edge)."""
@@ -37,16 +34,8 @@ def as_rgb(images: torch.Tensor) -> torch.Tensor:
 
 
 def srgb_to_lab(images: torch.Tensor) -> torch.Tensor:
-    """(N, 3, H, W) sRGB in [-1, 1] to CIE Lab (L in [0, 100]; a, b about [-110, 100]), D65 white."""
-    rgb = ((as_rgb(images).double() + 1) / 2).clamp(0, 1)
-    linear = torch.where(rgb > 0.04045, ((rgb + 0.055) / 1.055) ** 2.4, rgb / 12.92)
-    matrix = torch.tensor(XYZ_FROM_LINEAR_RGB, dtype=linear.dtype, device=linear.device)
-    white = torch.tensor(D65_WHITE, dtype=linear.dtype, device=linear.device).view(1, 3, 1, 1)
-    xyz = torch.einsum("ij,njhw->nihw", matrix, linear) / white
-    delta = 6 / 29
-    f = torch.where(xyz > delta**3, xyz.clamp_min(delta**3) ** (1 / 3), xyz / (3 * delta**2) + 4 / 29)
-    fx, fy, fz = f.unbind(1)
-    return torch.stack([116 * fy - 16, 500 * (fx - fy), 200 * (fy - fz)], 1)
+    """(N, C, H, W) grey, RGB or RGBA in [-1, 1] to CIE Lab (:func:`i2i.lab.srgb_to_lab`)."""
+    return lab_space.srgb_to_lab(as_rgb(images))
 
 
 def lab_counts(images: torch.Tensor) -> dict[str, torch.Tensor]:

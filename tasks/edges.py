@@ -1,4 +1,5 @@
-"""Registers the edges → photo tasks ``edges2shoes`` and ``edges2handbags``, and ``sketch2photo``.
+"""Registers the edges → photo tasks ``edges2shoes``, ``edges2handbags`` and ``edges2photo`` (edges drawn
+from any photo folder), and ``sketch2photo``.
 
 ``sketch2photo`` is the paper's test-time use of the edges models: a human sketch is first turned into
 lines that look like the HED edges those models saw (:func:`i2i_tasks.sketch.sketch_to_edges`).
@@ -60,8 +61,26 @@ SKETCH2PHOTO = Task(
 )
 
 
+EDGES2PHOTO = Task(
+    name="edges2photo",
+    description=(
+        "Edges → photo from any folder of photos (split folders train/val/test, or photos directly in the "
+        "folder, split by name hash): each pair is made on the fly, A = the photo's Canny edges as 2-px black "
+        "lines on white (i2i_tasks.photo_edges, in the style of the archives' HED edges), B = the photo. "
+        f"`i2i translate MODEL photo.png --task edges2photo` draws a photo's edges first. {_RECIPE}"
+    ),
+    citation=cite("any photo folder."),
+    layout="photos",
+    recipe=paper_recipe(15, 4),
+    pair_maker="i2i_tasks.photo_edges:edges_pair",
+    preprocess="i2i_tasks.photo_edges:photo_edges",
+    metrics=("l1", "psnr", "ssim", "lab_hist", "colorfulness"),
+)
+
+
 @hookimpl
 def register_tasks(register):
     register("edges2shoes", EDGES2SHOES, description="Edges → shoe photo (UT Zappos50K)")
     register("edges2handbags", EDGES2HANDBAGS, description="Edges → handbag photo (Amazon, iGAN)")
+    register("edges2photo", EDGES2PHOTO, description="Edges → photo, pairs made from any photo folder")
     register("sketch2photo", SKETCH2PHOTO, description="Hand sketch → photo with an edges model (test time)")

@@ -15,7 +15,8 @@ from i2i_tasks.paper import cite, paper_recipe
 _DATA = (
     "Point --data at a folder of photos (the paper used Paris StreetView: 14,900 train, 100 test; split "
     "folders train/val/test, or photos directly in the folder, split by name hash). Input: 4 channels, the "
-    "photo with the hole filled with mid grey plus a validity channel (+1 known, -1 hole); output: the photo."
+    "photo with the hole filled with mid grey plus a validity channel (+1 known, -1 hole); output: the photo, "
+    "whose known pixels are kept from the input (the generator fills only the hole)."
 )
 _RECIPE = "Paper recipe: 25 epochs (13 constant + 12 decaying), batch 4, jitter and mirroring."
 
@@ -33,6 +34,7 @@ INPAINTING = Task(
     out_channels=3,
     recipe=paper_recipe(25, 4),
     pair_maker="i2i_tasks.pair_makers:centre_hole_pair",
+    compose="i2i_tasks.pair_makers:paste_known",
 )
 
 INPAINTING_RANDOM = replace(

@@ -1,4 +1,4 @@
-"""Pair makers for the photo-layout tasks: colorization (grey → colour) and inpainting (holes → photo).
+"""Pair makers for the inpainting tasks (holes → photo), and their compose step.
 
 Each takes a jittered uint8 RGB (3, H, W) photo and a ``torch.Generator`` and returns (A, B) in [-1, 1].
 """
@@ -7,15 +7,10 @@ from __future__ import annotations
 
 import torch
 
-from i2i.images import match_channels, to_signed_unit
+from i2i.images import to_signed_unit
 from i2i_tasks.masks import centre_mask, random_mask
 
 FILL = 0.0  # the value of hole pixels: mid grey in [-1, 1]
-
-
-def grey_pair(photo: torch.Tensor, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-    """(luma, colour): A is the photo's luma rounded to uint8 (1 channel), B the photo."""
-    return to_signed_unit(match_channels(photo, 1)), to_signed_unit(photo)
 
 
 def holed_pair(photo: torch.Tensor, hole: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -34,3 +29,10 @@ def centre_hole_pair(photo: torch.Tensor, generator: torch.Generator) -> tuple[t
 def random_hole_pair(photo: torch.Tensor, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
     """The photo missing random rectangles and brush strokes (:func:`i2i_tasks.masks.random_mask`)."""
     return holed_pair(photo, random_mask(*photo.shape[-2:], generator))
+
+
+def paste_known(source: torch.Tensor, output: torch.Tensor) -> torch.Tensor:
+    """The inpainting tasks' compose step: the known pixels of ``source`` (holed photo + validity channel,
+    see :func:`holed_pair`) with ``output`` only in the hole."""
+    known = source[:, 3:4] > 0
+    return torch.where(known, source[:, :3], output)

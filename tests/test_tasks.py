@@ -12,6 +12,7 @@ from scipy import ndimage
 from conftest import run_python
 from i2i.cli import cli
 from i2i.images import match_channels, to_uint8
+from i2i.lab import srgb_to_lab
 from i2i.pairs import PairDataset, resolve_pair_maker
 from i2i.plugins import get_registry
 from i2i.task_data import task_data_root
@@ -62,7 +63,7 @@ def test_info_facades_shows_sources_recipe_and_checkpoints():
     ("sketch2photo", "AtoB", (3, 3), 15, 4),
     ("night2day", "AtoB", (3, 3), 17, 4),
     ("day2night", "BtoA", (3, 3), 17, 4),
-    ("colorization", "AtoB", (1, 3), 6, 4),
+    ("colorization", "AtoB", (1, 2), 6, 4),
     ("thermal2color", "AtoB", (1, 3), 10, 4),
     ("inpainting", "AtoB", (4, 3), 25, 4),
     ("inpainting-random", "AtoB", (4, 3), 25, 4),
@@ -125,14 +126,20 @@ def pairs(root, name, train=False, size=32):
 
 
 @pytest.mark.parametrize("train", [False, True])
-def test_colorization_input_is_the_luma_of_the_target(photos, train):
+def test_colorization_pairs_are_lightness_and_ab_and_compose_to_the_photo(photos, train):
+    from i2i.compose import composed, task_compose
+
+    compose = task_compose(task("colorization"))
     for item in pairs(photos, "colorization", train):
         a, b = item["a"], item["b"]
-        assert a.shape == (1, 32, 32) and b.shape == (3, 32, 32)
-        colour = to_uint8(b)
-        assert (colour.max(0).values.int() - colour.min(0).values.int()).float().mean() > 20  # B keeps colour
-        luma = match_channels(colour, 1).int()
-        assert (to_uint8(a).int() - luma).abs().max() <= 1
+        assert a.shape == (1, 32, 32) and b.shape == (2, 32, 32)
+        assert b.abs().mean() > 0.05  # B keeps colour
+        photo = composed(compose, a, b)
+        colour = to_uint8(photo)
+        assert colour.shape == (3, 32, 32)
+        assert (colour.max(0).values.int() - colour.min(0).values.int()).float().mean() > 20
+        lightness = srgb_to_lab(photo[None])[0, 0]  # A is the grey of the photo's Lab lightness
+        assert torch.allclose(srgb_to_lab(a[None].expand(-1, 3, -1, -1))[0, 0], lightness, atol=1e-2)
 
 
 def test_inpainting_hides_the_centre_square_only(photos):

@@ -67,6 +67,7 @@ def eval_command(model, task, data, split, metrics, metric_args, outputs, size, 
     """
     from tqdm import tqdm
 
+    from i2i.compose import model_compose, task_compose
     from i2i.evaluation import evaluate_items, pick_split, read_outputs, report_dir, split_dataset, translated
     from i2i.metric_set import MetricSet
     from i2i.modeldir import load_config
@@ -99,14 +100,16 @@ def eval_command(model, task, data, split, metrics, metric_args, outputs, size, 
     dataset = split_dataset(task_spec, root, split, **shape)
     metric_set = MetricSet.build(registry, metric_names(metrics, task_spec), parse_metric_args(metric_args))
     if outputs:
-        items, source = read_outputs(outputs, dataset), outputs
+        compose = model_compose(config) if config else task_compose(task_spec)
+        items, source = read_outputs(outputs, dataset, compose), outputs
     else:
         from i2i.translator import Translator
 
         translator = Translator.load(source_model, device=device, mode=mode, precision=precision, seed=seed,
                                      cpu_gemm=cpu_gemm)
         warn_if_slow(translator.precision_choice)
-        items, source = translated(translator.translate, dataset), f"{model} ({translator.mode} mode)"
+        items = translated(translator.translate, dataset, translator.compose)
+        source = f"{model} ({translator.mode} mode)"
     out_dir = Path(out) if out else checkpoint_report_dir(
         report_dir(Path(model) if model and not outputs else Path(outputs), "eval", split), checkpoint)
     with tqdm(total=len(dataset), unit="img", disable=True if quiet else None, dynamic_ncols=True) as bar:

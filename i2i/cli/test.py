@@ -60,7 +60,7 @@ def test_command(model, task, data, split, metrics, out, mode, device, precision
     metric_set = MetricSet.build(registry, metric_names(metrics, task_spec))
     out_dir = Path(out) if out else checkpoint_report_dir(report_dir(Path(model), "test", split), checkpoint)
     with tqdm(total=len(dataset), unit="img", disable=True if quiet else None, dynamic_ncols=True) as bar:
-        record = evaluate_items(translated(translator.translate, dataset), metric_set, out_dir,
+        record = evaluate_items(translated(translator.translate, dataset, translator.compose), metric_set, out_dir,
                                 f"{task_name} {split}: {model} ({translator.mode} mode)", bar.update)
     summary = "".join(f", {k} {v:.4g}" for k, v in record["metrics"].items())
     click.echo(f"{record['count']} pair(s) of {root / split}{summary}; see {out_dir / 'index.html'}")

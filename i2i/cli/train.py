@@ -9,6 +9,7 @@ from click.core import ParameterSource
 
 from i2i.cli.options import ComponentName, LossSpec, hardware_options, parse_key_values, warn_if_slow
 from i2i.errors import ConfigError, Interrupted
+from i2i.presets import PRESETS
 
 # Options that may differ when resuming: they change speed or output, not the run's maths.
 _RUNTIME = {"resume", "device", "precision", "cpu_gemm", "quiet", "num_workers", "channels_last", "epochs",
@@ -22,6 +23,9 @@ _RUNTIME = {"resume", "device", "precision", "cpu_gemm", "quiet", "num_workers",
 @click.option("--data", type=click.Path(file_okay=False),
               help="Folder with the task's splits (train/, val/, test/), or the files directly (split by file "
                    "name hash: 90/5/5).")
+@click.option("--preset", type=click.Choice(list(PRESETS)),
+              help="small: a few hundred images on a CPU (64-px crops, batch 4, ngf=ndf=32, 3+2 epochs); "
+                   "other options override it. [the task's paper recipe]")
 @click.option("--gen", "generator", type=ComponentName("generators"), help="Generator [task default: unet].")
 @click.option("--gen-arg", "gen_args", multiple=True, metavar="KEY=VALUE", help="Generator argument, e.g. ngf=32.")
 @click.option("--disc", "discriminator", type=ComponentName("discriminators"),
@@ -53,7 +57,8 @@ _RUNTIME = {"resume", "device", "precision", "cpu_gemm", "quiet", "num_workers",
               help="Train on at most N pairs: a subset of the train split fixed by --seed [all].")
 @click.option("--log-every", type=int, help="Log losses every N steps [50].")
 @click.option("--mode", "inference_mode", type=click.Choice(["paper", "eval"]),
-              help="Inference mode for validation and the exported model [paper].")
+              help="Inference mode for validation and the exported model [paper when trained at batch size 1, "
+                   "else eval: paper mode's batch statistics only fit batch-1 training].")
 @click.option("--skip-bad-images", is_flag=True, default=None, help="Skip undecodable images with a warning.")
 @click.option("--out", type=click.Path(file_okay=False),
               help="Run directory [runs/<task>-<date-time>]; a run there that saved no checkpoint starts over.")
@@ -113,6 +118,7 @@ def _train(ctx: click.Context, options: dict, device, world) -> None:
     from i2i.pairs import describe_data
     from i2i.precision import choose_precision
     from i2i.plugins import get_registry
+    from i2i.presets import apply_preset
     from i2i.rundir import FollowerRunDir, RunDir
     from i2i.train_config import TrainConfig
     from i2i.training import TrainingRun
@@ -168,7 +174,7 @@ def _train(ctx: click.Context, options: dict, device, world) -> None:
                                         for m in options["val_metrics"].split(",") if m.strip()]
         if overrides["data"] is not None:  # absolute, so the run resumes from any folder
             overrides["data"] = str(Path(overrides["data"]).expanduser().resolve())
-        config = TrainConfig.from_task(task, **overrides)
+        config = TrainConfig.from_task(task, **apply_preset(options["preset"], overrides))
         run = run_dir(options["out"] or distributed.from_main(RunDir.default_path(task.name)))
         session = TrainingRun(config, run, **runtime)
         ctx.with_resource(run.lock())
