@@ -364,6 +364,7 @@ def launch_local(nproc: int, args: list[str]) -> None:
     saves); a failed process ends the others, and its own error line is the one to read.
     """
     import logging
+    import signal
     import sys
     import uuid
 
@@ -382,6 +383,7 @@ def launch_local(nproc: int, args: list[str]) -> None:
             logging.getLogger(name).setLevel(logging.ERROR)
     config = LaunchConfig(min_nodes=1, max_nodes=1, nproc_per_node=nproc, run_id=str(uuid.uuid4()),
                           rdzv_backend="c10d", rdzv_endpoint="localhost:0", max_restarts=0)
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)}
     try:
         elastic_launch(config, sys.executable)("-m", "i2i", *args)
     except SignalException as exc:  # the processes were told to stop; rank 0 said what it saved
@@ -391,3 +393,6 @@ def launch_local(nproc: int, args: list[str]) -> None:
         print(f"i2i: training process {rank} of {nproc} failed (exit code {failure.exitcode})",
               file=sys.stderr, flush=True)
         raise SystemExit(failure.exitcode if failure.exitcode > 0 else 1) from None
+    finally:  # the agent installs its own handlers; a caller in the same process (the Python API) keeps its own
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
