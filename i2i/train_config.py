@@ -6,6 +6,8 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from i2i.errors import ConfigError
+from i2i.schedule import check_policy
+from i2i.weight_init import check_init
 from i2i.task import Recipe, Task
 
 
@@ -35,6 +37,10 @@ class TrainConfig(Recipe):
     samples: int = 4
     inference_mode: str = "paper"
     skip_bad_images: bool = False
+    lr_policy: str = "linear"
+    lr_decay_every: int = 50
+    init_type: str | None = None
+    init_gain: float = 0.02
 
     @classmethod
     def from_task(cls, task: Task, **overrides: Any) -> "TrainConfig":
@@ -88,6 +94,8 @@ class TrainConfig(Recipe):
             raise ConfigError("Adam's betas must lie in [0, 1)")
         if self.epochs < 0 or self.epochs + self.epochs_decay < 1:
             raise ConfigError("train for at least one epoch (--epochs + --epochs-decay >= 1)")
+        check_policy(self.lr_policy, self.epochs, self.lr_decay_every)
+        check_init(self.init_type, self.init_gain)
         if self.best_metric not in self.val_metrics:
             raise ConfigError(f"--best-metric {self.best_metric!r} is not among the validation metrics "
                               f"({', '.join(self.val_metrics)})")

@@ -23,10 +23,12 @@ from i2i.pairs import PairDataset
 from i2i.plugins import get_plugins, plugin_versions
 from i2i.rundir import RunDir
 from i2i.sampling import build_loader
+from i2i.schedule import LrSchedule
 from i2i.task_data import task_data_root
 from i2i.train_config import TrainConfig
 from i2i.trainer import PairTrainer, Throughput
 from i2i.validation import Validator
+from i2i.weight_init import init_weights
 
 CHECKPOINT_MINUTES = 10.0
 
@@ -51,12 +53,16 @@ def build_networks(config: TrainConfig, objective: Objective, registry) -> tuple
             f"--crop-size {config.crop_size} is not a multiple of {multiple}, which {config.generator} with "
             f"{config.generator_args} needs")
     adversarial = objective.adversarial
-    if adversarial is None:
-        return generator, None
-    disc_cls = registry.resolve("discriminators", config.discriminator)
-    discriminator = _build(disc_cls, "discriminator", config.discriminator, config.discriminator_args,
-                           in_channels=config.in_channels, out_channels=config.out_channels,
-                           conditional=adversarial.conditional)
+    discriminator = None
+    if adversarial is not None:
+        disc_cls = registry.resolve("discriminators", config.discriminator)
+        discriminator = _build(disc_cls, "discriminator", config.discriminator, config.discriminator_args,
+                               in_channels=config.in_channels, out_channels=config.out_channels,
+                               conditional=adversarial.conditional)
+    if config.init_type is not None:  # else each network keeps its own init (the built-ins': the port's normal)
+        for net in (generator, discriminator):
+            if net is not None:
+                init_weights(net, config.init_type, config.init_gain)
     return generator, discriminator
 
 
@@ -90,6 +96,11 @@ class TrainingRun:
         self.loader = build_loader(self.train_set, config.batch_size, shuffle=True, seed=config.seed,
                                    num_workers=num_workers)
         self.validator = Validator(config, registry, device, precision)
+        self.schedule = LrSchedule(config.lr_policy, config.epochs, config.epochs_decay, config.lr_decay_every,
+                                   registry.resolve("metrics", config.best_metric).higher_is_better)
+        if config.lr_policy == "plateau" and (self.val_set is None or not config.val_every):
+            raise ConfigError("--lr-policy plateau follows the validation score: it needs a val split and "
+                              "--val-every >= 1")
         self.epoch, self.batch_in_epoch, self.global_step = 0, 0, 0
         self.best: float | None = None
         self._in_step = self._stop_requested = False
@@ -110,7 +121,7 @@ class TrainingRun:
 
     def _meta(self) -> dict[str, Any]:
         return {"epoch": self.epoch, "batch_in_epoch": self.batch_in_epoch, "global_step": self.global_step,
-                "best": self.best, "i2i_version": __version__}
+                "best": self.best, "i2i_version": __version__, "lr_schedule": self.schedule.state_dict()}
 
     def save(self, name: str) -> Path:
         return save_checkpoint(self.run.checkpoint(name), self.trainer.modules, self.trainer.optimizers,
@@ -129,6 +140,7 @@ class TrainingRun:
                                self.trainer.scaler)
         self.epoch, self.batch_in_epoch = meta["epoch"], meta["batch_in_epoch"]
         self.global_step, self.best = meta["global_step"], meta["best"]
+        self.schedule.load_state_dict(meta.get("lr_schedule"))
 
     def export_model(self) -> Path:
         """Write the generator as a model dir (``RUN/model``) that the translator loads without flags."""
@@ -184,7 +196,7 @@ class TrainingRun:
 
     def _train_epoch(self) -> None:
         c, trainer = self.config, self.trainer
-        lr = trainer.set_epoch_lr(self.epoch, c.epochs, c.epochs_decay)
+        lr = trainer.set_lr_factor(self.schedule.factor(self.epoch))
         loader = self.loader
         loader.set_epoch(self.epoch, start_batch=self.batch_in_epoch)
         if len(loader) + self.batch_in_epoch == 0:
@@ -224,6 +236,7 @@ class TrainingRun:
         if self.val_set is not None and c.val_every and self.epoch % c.val_every == 0:
             scores = self.validator.evaluate(self.trainer.generator, self.val_set)
             record["val"] = scores
+            self.schedule.observe(scores[c.best_metric], c.lr)
             if self.validator.improved(scores, self.best):
                 self.best = scores[c.best_metric]
                 self.save("best")

@@ -33,8 +33,17 @@ _RUNTIME = {"resume", "device", "precision", "quiet", "num_workers", "channels_l
 @click.option("--flip/--no-flip", default=None, help="Random horizontal flip of each pair [task recipe].")
 @click.option("--direction", type=click.Choice(["AtoB", "BtoA"]), help="Which side is the input [task].")
 @click.option("--lr", type=float, help="Adam learning rate [2e-4].")
+@click.option("--lr-policy", type=click.Choice(["linear", "step", "plateau", "cosine"]),
+              help="The port's lr policies: linear decay over --epochs-decay; step: x0.1 every --lr-decay-every "
+                   "epochs; plateau: x0.2 when --best-metric stalls 5 validations; cosine: to 0 over --epochs "
+                   "[linear].")
+@click.option("--lr-decay-every", type=int, help="Epochs between x0.1 steps of --lr-policy step [50].")
 @click.option("--beta1", type=float, help="Adam beta1 [0.5].")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for init, data order and jitter.")
+@click.option("--init-type", type=click.Choice(["normal", "xavier", "kaiming", "orthogonal"]),
+              help="Re-initialise G and D as the port's init_type does [each network's own: for the built-ins "
+                   "the paper's normal with gain 0.02].")
+@click.option("--init-gain", type=float, help="Scale for --init-type normal, xavier and orthogonal [0.02].")
 @click.option("--val-every", type=int, help="Validate every N epochs (0: never) [1].")
 @click.option("--val-metrics", help="Comma-separated registered metrics for validation [task preset].")
 @click.option("--best-metric", help="Metric that picks checkpoints/best [psnr].")
@@ -94,7 +103,7 @@ def train_command(ctx: click.Context, **options) -> None:
         task = get_registry().resolve("tasks", options["task"])
         overrides = {k: options[k] for k in (
             "data", "generator", "discriminator", "loss", "lambda_l1", "epochs", "epochs_decay", "batch_size",
-            "load_size", "crop_size", "flip", "direction", "lr", "beta1", "seed", "val_every", "best_metric",
+            "load_size", "crop_size", "flip", "direction", "lr", "lr_policy", "lr_decay_every", "beta1", "seed", "init_type", "init_gain", "val_every", "best_metric",
             "save_every", "log_every", "inference_mode", "skip_bad_images")}
         overrides["generator_args"] = parse_key_values(options["gen_args"], "--gen-arg")
         overrides["discriminator_args"] = parse_key_values(options["disc_args"], "--disc-arg")
