@@ -150,7 +150,7 @@ class Ablation:
         split = pick_split(root, self.split)
         translator = Translator.load(run_path, device=str(self.device), precision=self.precision, seed=0)
         dataset = split_dataset(self.task, root, split, direction=config.direction, in_channels=config.in_channels,
-                                out_channels=config.out_channels, size=config.crop_size)
+                                out_channels=config.out_channels, size=config.crop_size, preprocess=config.preprocess)
         metrics = MetricSet.build(self.registry, self.metrics, self.metric_args)
         record = evaluate_items(translated(translator.translate, dataset), metrics, run_path / f"eval-{split}",
                                 f"{self.task.name} {split}: {variant.name}")

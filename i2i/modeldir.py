@@ -6,7 +6,7 @@ A run dir (``RUN/model/config.json``) is accepted wherever a model dir is. ``con
     {"format": "i2i-model", "format_version": 1, "task": str | null,
      "generator": {"name": str, "args": {...}}, "in_channels": int, "out_channels": int,
      "normalization": "[-1,1]", "direction": "AtoB" | "BtoA",
-     "train_size": {"load_size": int, "crop_size": int}, "inference_mode": "paper" | "eval",
+     "train_size": {"load_size": int, "crop_size": int[, "preprocess": str]}, "inference_mode": "paper" | "eval",
      "provenance": {"i2i_version": str, "plugins": {dist: version}, "dataset": str | null, "epochs": int | null}}
 """
 
@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from i2i import __version__
 from i2i.atomic import atomic_path, atomic_write_text
 from i2i.errors import ConfigError, DataError, UnknownComponentError
+from i2i.task import PREPROCESS_MODES
 
 if TYPE_CHECKING:
     from torch import nn
@@ -42,6 +43,8 @@ _SCHEMA: dict[str, Any] = {
     "inference_mode": str,
     "provenance": {"i2i_version": str, "plugins": dict, "dataset": (str, type(None)), "epochs": (int, type(None))},
 }
+# Keys that may be absent (written only when they differ from the default, so older readers keep working).
+_OPTIONAL = {"train_size.preprocess": str}
 _CHOICES = {
     "normalization": ("[-1,1]",),
     "direction": ("AtoB", "BtoA"),
@@ -62,6 +65,7 @@ def model_config(
     inference_mode: str = "paper",
     dataset: str | None = None,
     epochs: int | None = None,
+    preprocess: str = "resize_and_crop",
 ) -> dict[str, Any]:
     """A complete, validated ``config.json`` for a generator registered as ``generator``."""
     from i2i.plugins import plugin_versions
@@ -75,10 +79,16 @@ def model_config(
         "out_channels": out_channels,
         "normalization": "[-1,1]",
         "direction": direction,
-        "train_size": {"load_size": load_size, "crop_size": crop_size},
+        "train_size": {"load_size": load_size, "crop_size": crop_size,
+                       **({"preprocess": preprocess} if preprocess != "resize_and_crop" else {})},
         "inference_mode": inference_mode,
         "provenance": {"i2i_version": __version__, "plugins": plugin_versions(), "dataset": dataset, "epochs": epochs},
     })
+
+
+def train_preprocess(config: dict[str, Any]) -> str:
+    """The --preprocess mode the model was trained with (configs without one: the paper's resize_and_crop)."""
+    return config["train_size"].get("preprocess", "resize_and_crop")
 
 
 def _type_names(types: tuple) -> str:
@@ -89,7 +99,10 @@ def _check(value: dict, schema: dict[str, Any], where: str, origin: str) -> None
     if not isinstance(value, dict):
         raise ConfigError(f"{origin}: {where or 'the config'} must be an object")
     for key in value:
-        if key not in schema:
+        if f"{where}{key}" in _OPTIONAL:
+            if not isinstance(value[key], _OPTIONAL[f"{where}{key}"]):
+                raise ConfigError(f"{origin}: key {where + key!r} must be {_type_names((_OPTIONAL[where + key],))}")
+        elif key not in schema:
             raise ConfigError(f"{origin}: unknown key {where + key!r} (known: {', '.join(schema)})")
     for key, spec in schema.items():
         name = f"{where}{key}"
@@ -119,6 +132,9 @@ def validate_config(config: Any, origin: str = "model config") -> dict[str, Any]
     for key, allowed in _CHOICES.items():
         if config[key] not in allowed:
             raise ConfigError(f"{origin}: key {key!r} is {config[key]!r}; expected {' or '.join(map(repr, allowed))}")
+    if train_preprocess(config) not in PREPROCESS_MODES:
+        raise ConfigError(f"{origin}: key 'train_size.preprocess' is {train_preprocess(config)!r}; expected one of "
+                          f"{', '.join(PREPROCESS_MODES)}")
     if config["format_version"] < 1:
         raise ConfigError(f"{origin}: format_version must be at least 1, got {config['format_version']}")
     return config

@@ -12,7 +12,7 @@ import hashlib
 from collections.abc import Iterator
 
 import torch
-from torch.utils.data import DataLoader, Dataset, Sampler
+from torch.utils.data import DataLoader, Dataset, Sampler, default_collate
 
 from i2i.errors import ConfigError, DataError
 
@@ -65,6 +65,16 @@ class EpochBatchSampler(Sampler[list[ItemKey]]):
             yield [(self.epoch, i) for i in order[b * self.batch_size : (b + 1) * self.batch_size]]
 
 
+def collate_pairs(items: list[dict]) -> dict:
+    """Stack a batch of pairs; images of different sizes (modes that do not crop) are one clear error."""
+    sizes = sorted({tuple(item[side].shape[-2:]) for item in items for side in ("a", "b")})
+    if len(sizes) > 1:
+        shown = " and ".join(f"{h}x{w}" for h, w in sizes[:2])
+        raise DataError(f"a batch mixes image sizes ({shown}, e.g. {items[-1]['path']}): with a --preprocess "
+                        f"mode that does not crop, use --batch-size 1 or images of one size")
+    return default_collate(items)
+
+
 class PairLoader(DataLoader):
     """A DataLoader over an :class:`EpochBatchSampler` whose worker errors read as one line.
 
@@ -105,6 +115,6 @@ def build_loader(
         len(dataset), batch_size, shuffle=shuffle, seed=seed, drop_last=drop_last, epoch=epoch, start_batch=start_batch
     )
     return PairLoader(
-        dataset, batch_sampler=sampler, num_workers=num_workers, pin_memory=pin_memory,
+        dataset, batch_sampler=sampler, num_workers=num_workers, pin_memory=pin_memory, collate_fn=collate_pairs,
         persistent_workers=num_workers > 0, generator=torch.Generator().manual_seed(derive_seed(seed, "loader")),
     )

@@ -8,7 +8,7 @@ from typing import Any
 from i2i.errors import ConfigError
 from i2i.schedule import check_policy
 from i2i.weight_init import check_init
-from i2i.task import Recipe, Task
+from i2i.task import Recipe, Task, check_preprocess
 
 
 @dataclass
@@ -79,7 +79,7 @@ class TrainConfig(Recipe):
     def validate(self) -> None:
         if self.direction not in ("AtoB", "BtoA"):
             raise ConfigError(f"--direction must be AtoB or BtoA, not {self.direction!r}")
-        if self.crop_size > self.load_size:
+        if self.preprocess in ("resize_and_crop", "scale_width_and_crop") and self.crop_size > self.load_size:
             raise ConfigError(f"--crop-size {self.crop_size} is larger than --load-size {self.load_size}")
         for name in ("epochs_decay", "save_every", "val_every"):
             if getattr(self, name) < 0:
@@ -95,6 +95,7 @@ class TrainConfig(Recipe):
         if self.epochs < 0 or self.epochs + self.epochs_decay < 1:
             raise ConfigError("train for at least one epoch (--epochs + --epochs-decay >= 1)")
         check_policy(self.lr_policy, self.epochs, self.lr_decay_every)
+        check_preprocess(self.preprocess, self.load_size, self.crop_size)
         check_init(self.init_type, self.init_gain)
         if self.best_metric not in self.val_metrics:
             raise ConfigError(f"--best-metric {self.best_metric!r} is not among the validation metrics "

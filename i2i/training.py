@@ -110,7 +110,8 @@ class TrainingRun:
         return PairDataset(root, split, layout=self.task.layout, direction=c.direction,
                            in_channels=c.in_channels, out_channels=c.out_channels, load_size=c.load_size,
                            crop_size=c.crop_size, flip=c.flip, train=train, seed=c.seed,
-                           pair_maker=self.task.pair_maker, skip_bad_images=c.skip_bad_images)
+                           pair_maker=self.task.pair_maker, skip_bad_images=c.skip_bad_images,
+                           preprocess=c.preprocess)
 
     def write_config(self) -> None:
         """The resolved config, with the i2i and plugin versions that ran it."""
@@ -152,7 +153,7 @@ class TrainingRun:
         model_dir = save_model_dir(self.run.model, state, model_config(
             c.generator, c.generator_args, in_channels=c.in_channels, out_channels=c.out_channels,
             load_size=c.load_size, crop_size=c.crop_size, task=c.task, direction=c.direction,
-            inference_mode=c.inference_mode, dataset=c.data or c.task, epochs=self.epoch))
+            inference_mode=c.inference_mode, dataset=c.data or c.task, epochs=self.epoch, preprocess=c.preprocess))
         return write_model_card(model_dir, samples=self.run.samples)
 
     # --- loop -------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 from torchvision.utils import make_grid
 
 from i2i.components import restore_training_mode, set_inference_mode
@@ -13,6 +14,7 @@ from i2i.device import autocast
 from i2i.errors import ConfigError
 from i2i.images import match_channels, write_image
 from i2i.metric_set import MetricSet
+from i2i.tiling import pad_to_multiple
 from i2i.train_config import TrainConfig
 
 _VAL_SEED = 1234
@@ -31,8 +33,11 @@ class Validator:
             print(f"i2i: warning: validation skips metric {name!r}: {reason}", file=sys.stderr, flush=True)
 
     def _translate(self, generator: torch.nn.Module, a: torch.Tensor) -> torch.Tensor:
+        """G's output for ``a``, padded to G's size multiple and cropped back (uncropped --preprocess modes)."""
+        (h, w), multiple = a.shape[-2:], getattr(generator, "size_multiple", 1)
+        padded, (top, left) = pad_to_multiple(a.to(self.device), multiple)
         with autocast(self.device, self.precision):
-            return generator(a.to(self.device)).float()
+            return generator(padded).float()[..., top:top + h, left:left + w]
 
     @torch.no_grad()
     def evaluate(self, generator: torch.nn.Module, dataset) -> dict[str, float]:
@@ -72,6 +77,8 @@ class Validator:
                     tiles += [displayable(item["a"]), displayable(output), displayable(item["b"])]
         finally:
             restore_training_mode(generator)
+        height, width = max(t.shape[-2] for t in tiles), max(t.shape[-1] for t in tiles)
+        tiles = [F.pad(t, (0, width - t.shape[-1], 0, height - t.shape[-2]), value=1.0) for t in tiles]
         grid = make_grid(torch.stack(tiles), nrow=3, padding=2, pad_value=1.0)
         return write_image(grid, path)
 

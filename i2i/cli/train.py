@@ -31,6 +31,12 @@ _RUNTIME = {"resume", "device", "precision", "quiet", "num_workers", "channels_l
 @click.option("--load-size", type=int, help="Resize both images to this before cropping [task recipe].")
 @click.option("--crop-size", type=int, help="Random crop size; sets the U-Net depth [task recipe].")
 @click.option("--flip/--no-flip", default=None, help="Random horizontal flip of each pair [task recipe].")
+@click.option("--preprocess", type=click.Choice(["resize_and_crop", "crop", "scale_width", "scale_width_and_crop",
+                                                 "none"]),
+              help="The port's modes, the same for A and B: resize to --load-size square | scale the width to "
+                   "--load-size | neither, then crop --crop-size ('crop' modes); 'none': sizes to multiples of 4. "
+                   "Uncropped sizes follow each image: use --batch-size 1 unless all share one size "
+                   "[task recipe: resize_and_crop].")
 @click.option("--direction", type=click.Choice(["AtoB", "BtoA"]), help="Which side is the input [task].")
 @click.option("--lr", type=float, help="Adam learning rate [2e-4].")
 @click.option("--lr-policy", type=click.Choice(["linear", "step", "plateau", "cosine"]),
@@ -103,7 +109,7 @@ def train_command(ctx: click.Context, **options) -> None:
         task = get_registry().resolve("tasks", options["task"])
         overrides = {k: options[k] for k in (
             "data", "generator", "discriminator", "loss", "lambda_l1", "epochs", "epochs_decay", "batch_size",
-            "load_size", "crop_size", "flip", "direction", "lr", "lr_policy", "lr_decay_every", "beta1", "seed", "init_type", "init_gain", "val_every", "best_metric",
+            "load_size", "crop_size", "preprocess", "flip", "direction", "lr", "lr_policy", "lr_decay_every", "beta1", "seed", "init_type", "init_gain", "val_every", "best_metric",
             "save_every", "log_every", "inference_mode", "skip_bad_images")}
         overrides["generator_args"] = parse_key_values(options["gen_args"], "--gen-arg")
         overrides["discriminator_args"] = parse_key_values(options["disc_args"], "--disc-arg")
