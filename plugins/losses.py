@@ -86,6 +86,13 @@ class WGANGPLoss(ConditionalGANLoss):
     lambda_gp = 10.0
     constant = 1.0  # the port's target gradient norm
 
+    @classmethod
+    def info(cls) -> dict:
+        """Facts for ``i2i info``."""
+        return {"gradient_penalty": f"{cls.lambda_gp:g} * (|grad D(mixed)|_2 - {cls.constant:g})^2, mixed = "
+                                    f"u*real + (1-u)*fake per sample (the port's 'mixed' type)",
+                "needs": "double backward through D (create_graph); use with --loss l1+wgangp"}
+
     def real_fake_losses(self, real, fake):
         return -real.float().mean(), fake.float().mean()
 

@@ -13,7 +13,8 @@ from torch import nn
 
 from i2i.components import Discriminator
 from i2i.errors import ConfigError
-from i2i_plugins.layers import check_norm, conv_bias, init_paper_weights, meta_build, norm_layer, parameter_count
+from i2i_plugins.layers import (NORM_INFO, check_norm, conv_bias, init_paper_weights, meta_build, norm_layer,
+                                parameter_count)
 
 
 class LogitMapDiscriminator(Discriminator):
@@ -55,6 +56,7 @@ class LogitMapDiscriminator(Discriminator):
             "parameters": parameter_count(net),
             "receptive_field": f"{cls.receptive_field}x{cls.receptive_field}",
             "output_for_256x256": f"{out[0]}x{out[1]}",
+            "norm": NORM_INFO,
         }
 
 

@@ -19,7 +19,7 @@ from torch import nn
 from i2i.components import Generator
 from i2i.errors import ConfigError
 from i2i_plugins import port_layout
-from i2i_plugins.layers import check_norm, init_paper_weights, meta_build, norm_layer, parameter_count
+from i2i_plugins.layers import NORM_INFO, check_norm, init_paper_weights, meta_build, norm_layer, parameter_count
 
 PADDINGS = {"reflect": nn.ReflectionPad2d, "replicate": nn.ReplicationPad2d, "zero": None}
 DOWNSAMPLINGS = 2
@@ -101,6 +101,7 @@ class ResnetGenerator(Generator):
             "size_multiple": net.size_multiple,
             "residual_blocks": blocks if cls.fixed_blocks is not None else f"n_blocks (default {blocks})",
             "dropout": "0.5 inside every residual block (the port's default; dropout=0 for none)",
+            "norm": NORM_INFO + " (here, as in the port's ResNet, convs have biases only with instance norm)",
             "port_layout": "state dicts use the port's keys (model.N.*); the port's .pth files load unchanged",
         }
 

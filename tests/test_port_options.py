@@ -153,3 +153,14 @@ def test_init_types_are_the_ports(init, check):
     assert not disc.model[0].bias.any()
     scales = disc.model[3].weight.detach()
     assert abs(scales.mean() - 1) < 0.05 and abs(scales.std() - 0.1) < 0.03 and not disc.model[3].bias.any()
+
+
+def test_translate_task_preprocessing_resizes_as_the_models_mode(tmp_path):
+    from i2i.cli.translate import _task_reader
+
+    Image.new("RGB", (30, 60), "white").save(tmp_path / "sketch.png")  # 60 high, 30 wide
+    sizes = {}
+    for mode in ("resize_and_crop", "scale_width"):
+        config = {"train_size": {"load_size": 16, "crop_size": 16, "preprocess": mode}}
+        sizes[mode] = tuple(_task_reader("sketch2photo", config, lambda image: image)(tmp_path / "sketch.png").shape)
+    assert sizes == {"resize_and_crop": (3, 16, 16), "scale_width": (3, 32, 16)}
