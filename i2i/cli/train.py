@@ -9,6 +9,8 @@ from click.core import ParameterSource
 
 from i2i.cli.options import ComponentName, LossSpec, parse_key_values
 from i2i.errors import ConfigError
+from i2i.schedule import POLICIES
+from i2i.task import PREPROCESS_MODES
 
 # Options that may differ when resuming: they change speed or output, not the run's maths.
 _RUNTIME = {"resume", "device", "precision", "quiet", "num_workers", "channels_last", "epochs", "epochs_decay"}
@@ -26,20 +28,20 @@ _RUNTIME = {"resume", "device", "precision", "quiet", "num_workers", "channels_l
 @click.option("--loss", type=LossSpec(), help="Objective terms joined by '+' [task default: l1+cgan].")
 @click.option("--lambda-l1", type=float, help="Weight of the L1 term [100].")
 @click.option("--epochs", type=int, help="Epochs at constant learning rate [task recipe].")
-@click.option("--epochs-decay", type=int, help="Epochs of linear decay to zero after that [task recipe].")
+@click.option("--epochs-decay", type=int,
+              help="Epochs after those (with --lr-policy linear: decaying to zero) [task recipe].")
 @click.option("--batch-size", type=int, help="Batch size [task recipe].")
 @click.option("--load-size", type=int, help="Resize both images to this before cropping [task recipe].")
 @click.option("--crop-size", type=int, help="Random crop size; sets the U-Net depth [task recipe].")
 @click.option("--flip/--no-flip", default=None, help="Random horizontal flip of each pair [task recipe].")
-@click.option("--preprocess", type=click.Choice(["resize_and_crop", "crop", "scale_width", "scale_width_and_crop",
-                                                 "none"]),
+@click.option("--preprocess", type=click.Choice(PREPROCESS_MODES),
               help="The port's modes, the same for A and B: resize to --load-size square | scale the width to "
                    "--load-size | neither, then crop --crop-size ('crop' modes); 'none': sizes to multiples of 4. "
                    "Uncropped sizes follow each image: use --batch-size 1 unless all share one size "
                    "[task recipe: resize_and_crop].")
 @click.option("--direction", type=click.Choice(["AtoB", "BtoA"]), help="Which side is the input [task].")
 @click.option("--lr", type=float, help="Adam learning rate [2e-4].")
-@click.option("--lr-policy", type=click.Choice(["linear", "step", "plateau", "cosine"]),
+@click.option("--lr-policy", type=click.Choice(POLICIES),
               help="The port's lr policies: linear decay over --epochs-decay; step: x0.1 every --lr-decay-every "
                    "epochs; plateau: x0.2 when --best-metric stalls 5 validations; cosine: to 0 over --epochs "
                    "[linear].")
