@@ -67,9 +67,16 @@ class EpochBatchSampler(Sampler[list[ItemKey]]):
 
 def collate_pairs(items: list[dict]) -> dict:
     """Stack a batch of pairs; images of different sizes (modes that do not crop) are one clear error."""
-    sizes = sorted({tuple(item[side].shape[-2:]) for item in items for side in ("a", "b")})
+    def size(image: torch.Tensor) -> str:
+        return "x".join(map(str, image.shape[-2:]))
+
+    for item in items:
+        if item["a"].shape[-2:] != item["b"].shape[-2:]:
+            raise DataError(f"A and B of {item['path']} differ in size after preprocessing ({size(item['a'])} and "
+                            f"{size(item['b'])}): give them one size or use --preprocess resize_and_crop")
+    sizes = sorted({size(item["a"]) for item in items})
     if len(sizes) > 1:
-        shown = " and ".join(f"{h}x{w}" for h, w in sizes[:2])
+        shown = " and ".join(sizes[:2])
         raise DataError(f"a batch mixes image sizes ({shown}, e.g. {items[-1]['path']}): with a --preprocess "
                         f"mode that does not crop, use --batch-size 1 or images of one size")
     return default_collate(items)

@@ -7,8 +7,8 @@ from typing import Any
 
 from i2i.errors import ConfigError
 from i2i.schedule import check_policy
-from i2i.weight_init import check_init
 from i2i.task import Recipe, Task, check_preprocess
+from i2i.weight_init import check_init
 
 
 @dataclass

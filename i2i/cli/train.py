@@ -111,8 +111,9 @@ def train_command(ctx: click.Context, **options) -> None:
         task = get_registry().resolve("tasks", options["task"])
         overrides = {k: options[k] for k in (
             "data", "generator", "discriminator", "loss", "lambda_l1", "epochs", "epochs_decay", "batch_size",
-            "load_size", "crop_size", "preprocess", "flip", "direction", "lr", "lr_policy", "lr_decay_every", "beta1", "seed", "init_type", "init_gain", "val_every", "best_metric",
-            "save_every", "log_every", "inference_mode", "skip_bad_images")}
+            "load_size", "crop_size", "preprocess", "flip", "direction", "lr", "lr_policy", "lr_decay_every",
+            "beta1", "seed", "init_type", "init_gain", "val_every", "best_metric", "save_every", "log_every",
+            "inference_mode", "skip_bad_images")}
         overrides["generator_args"] = parse_key_values(options["gen_args"], "--gen-arg")
         overrides["discriminator_args"] = parse_key_values(options["disc_args"], "--disc-arg")
         if options["val_metrics"]:
