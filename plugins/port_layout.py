@@ -86,10 +86,10 @@ def resnet_config(port_state: Mapping[str, torch.Tensor]) -> dict:
     }
 
 
-def resnet_from_port(port_state: Mapping[str, torch.Tensor], reference: Mapping[str, torch.Tensor]) -> dict:
-    """``port_state`` checked against ``reference`` (the target's state dict, which has the port's keys)."""
+def same_layout(port_state: Mapping[str, torch.Tensor], reference: Mapping[str, torch.Tensor], network: str) -> dict:
+    """``port_state`` checked against ``reference``: the state dict of a network that has the port's keys."""
     modules = {key.rpartition(".")[0] for key in reference}
-    return _rename(port_state, {module: module for module in modules}, reference, "port ResNet")
+    return _rename(port_state, {module: module for module in modules}, reference, f"port {network}")
 
 
 def _rename(state: Mapping[str, torch.Tensor], names: dict[str, str],

@@ -113,7 +113,7 @@ class ResnetGenerator(Generator):
         constructor.
         """
         net = cls(**{**port_layout.resnet_config(state_dict), **overrides})
-        net.load_state_dict(port_layout.resnet_from_port(state_dict, net.state_dict()))
+        net.load_state_dict(port_layout.same_layout(state_dict, net.state_dict(), "ResNet"))
         return net
 
     def port_state_dict(self) -> dict[str, torch.Tensor]:

@@ -185,3 +185,54 @@ def test_unet_port_state_dict_converts_for_instance_norm(norm):
     back = UNetGenerator.from_port_state_dict(state)
     assert unet_config(state)["norm"] == "instance"
     assert all(torch.equal(back.state_dict()[k], v) for k, v in net.state_dict().items())
+
+
+class PortNLayer(nn.Module):
+    """The port's ``NLayerDiscriminator`` (its use_bias: the norm is instance norm)."""
+
+    def __init__(self, input_nc: int, ndf: int = 64, n_layers: int = 3, norm: str = "batch") -> None:
+        super().__init__()
+        layer, bias = PORT_NORMS[norm], norm == "instance"
+        seq, mult = [nn.Conv2d(input_nc, ndf, 4, 2, 1), nn.LeakyReLU(0.2, True)], 1
+        for n in range(1, n_layers + 1):
+            prev, mult = mult, min(2 ** n, 8)
+            seq += [nn.Conv2d(ndf * prev, ndf * mult, 4, 2 if n < n_layers else 1, 1, bias=bias), layer(ndf * mult),
+                    nn.LeakyReLU(0.2, True)]
+        self.model = nn.Sequential(*seq, nn.Conv2d(ndf * mult, 1, 4, 1, 1))
+
+    def forward(self, x):
+        return self.model(x)
+
+
+class PortPixel(nn.Module):
+    """The port's ``PixelDiscriminator``: its layers sit in ``net``."""
+
+    def __init__(self, input_nc: int, ndf: int = 64, norm: str = "batch") -> None:
+        super().__init__()
+        layer, bias = PORT_NORMS[norm], norm == "instance"
+        self.net = nn.Sequential(nn.Conv2d(input_nc, ndf, 1), nn.LeakyReLU(0.2, True),
+                                 nn.Conv2d(ndf, ndf * 2, 1, bias=bias), layer(ndf * 2), nn.LeakyReLU(0.2, True),
+                                 nn.Conv2d(ndf * 2, 1, 1, bias=bias))
+
+    def forward(self, x):
+        return self.net(x)
+
+
+@pytest.mark.parametrize("cls, port", [
+    (Patch16Discriminator, lambda norm: PortNLayer(6, 8, 1, norm)),
+    (Patch70Discriminator, lambda norm: PortNLayer(6, 8, 3, norm)),
+    (Image286Discriminator, lambda norm: PortNLayer(6, 8, 5, norm)),
+    (PixelDiscriminator, lambda norm: PortPixel(6, 8, norm)),
+])
+@pytest.mark.parametrize("norm", ["batch", "instance"])
+def test_discriminators_load_the_ports_state_dicts(cls, port, norm):
+    reference = port(norm)
+    state = randomized(reference)
+    net = cls.from_port_state_dict(state)
+    assert parameter_count(net) == parameter_count(reference)
+    reference.eval(), net.eval()
+    x = torch.randn(1, 6, 96, 96)
+    with torch.no_grad():
+        assert torch.equal(net(x), reference(x))
+    with pytest.raises(ConfigError, match="wrong shapes"):
+        cls.from_port_state_dict(state, in_channels=1, out_channels=3)
