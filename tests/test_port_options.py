@@ -133,7 +133,7 @@ def test_jitter_modes_keep_a_and_b_aligned():
     assert PairJitter(40, 24, preprocess="scale_width").resize(pattern(10, 50)).shape[-2:] == (24, 40)
     assert PairJitter(40, 24, train=False, preprocess="scale_width").resize(pattern(30, 48)).shape[-2:] == (24, 24)
     small = PairJitter(40, 24, preprocess="crop")
-    assert small(( pattern(20, 30),), torch.Generator())[0].shape[-2:] == (24, 24)  # zero-padded as the port's crop
+    assert small((pattern(20, 30),), torch.Generator())[0].shape[-2:] == (24, 24)  # zero-padded as the port's crop
 
 
 # --- initialisation --------------------------------------------------------------------------------------
