@@ -35,7 +35,7 @@ from torch import nn
 from i2i.components import set_inference_mode
 from i2i.objective import Objective
 from i2i.plugins import get_registry
-from i2i.trainer import PairTrainer, SmallConvGemm
+from i2i.trainer import PairTrainer
 from i2i.translator import Translator
 
 LR, BETAS, LAMBDA_L1 = 2e-4, (0.5, 0.999), 100.0
@@ -186,13 +186,11 @@ def training_configs(args, device, base, a, b) -> list[tuple[str, Callable[[], C
             return lambda: trainer.step(a, b)
         return builder
 
-    configs = [("train plain fp32", plain), ("train i2i fp32", i2i("fp32")), ("train i2i bf16", i2i("bf16"))]
-    if device.type == "cuda":
-        configs.append(("train i2i fp16", i2i("fp16")))
+    configs = [("train plain fp32", plain), *((f"train i2i {p}", i2i(p)) for p in precisions(args, device))]
     if args.variants and device.type == "cpu":
-        configs += [("train i2i bf16, PyTorch's conv kernels", i2i("bf16", small_conv_gemm=False)),
-                    ("train i2i bf16, channels_last", i2i("bf16", channels_last=True)),
-                    ("train i2i fp32, channels_last", i2i("fp32", channels_last=True))]
+        for p in precisions(args, device):
+            configs += [(f"train i2i {p}, PyTorch's conv kernels", i2i(p, small_conv_gemm=False)),
+                        (f"train i2i {p}, channels_last", i2i(p, channels_last=True))]
     return configs
 
 
@@ -208,24 +206,26 @@ def translation_configs(args, device, base, image) -> list[tuple[str, Callable[[
                 return g(x).cpu()
         return run
 
-    def translator(precision, gemm=False):
+    def translator(precision, gemm=None):
         def builder():
-            t = Translator(copy.deepcopy(base[0]), config, device=str(device), mode="paper", precision=precision)
-            if not gemm:
-                return lambda: t.translate(image)
-            mode = SmallConvGemm(cache_weights=True)
-
-            def run():
-                with mode:
-                    return t.translate(image)
-            return run
+            t = Translator(copy.deepcopy(base[0]), config, device=str(device), mode="paper", precision=precision,
+                           cpu_gemm=gemm)
+            return lambda: t.translate(image)
         return builder
 
-    precisions = ["fp32", "bf16"] + (["fp16"] if device.type == "cuda" else [])
-    configs = [("translate plain fp32", plain), *((f"translate Translator {p}", translator(p)) for p in precisions)]
+    configs = [("translate plain fp32", plain),
+               *((f"translate Translator {p}", translator(p)) for p in precisions(args, device))]
     if args.variants and device.type == "cpu":
-        configs += [(f"translate Translator {p} in SmallConvGemm", translator(p, gemm=True)) for p in ("fp32", "bf16")]
+        configs += [(f"translate Translator {p}, PyTorch's conv kernels", translator(p, gemm=False))
+                    for p in precisions(args, device)]
     return configs
+
+
+def precisions(args, device) -> list[str]:
+    """The precisions to time: --precisions, else fp32 and bf16 (and fp16 on CUDA)."""
+    if args.precisions:
+        return args.precisions.split(",")
+    return ["fp32", "bf16"] + (["fp16"] if device.type == "cuda" else [])
 
 
 def build_and_warm(name: str, builder, kind: str, baseline: str, device, warmup: int) -> Config:
@@ -302,8 +302,10 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--size", type=int, default=256, help="image size (default 256: unet256)")
     parser.add_argument("--warmup", type=int, default=3, help="untimed steps per configuration")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's)")
+    parser.add_argument("--precisions", help="comma-separated precisions of i2i to time (default fp32,bf16; "
+                                             "+fp16 on CUDA). On a CPU without native bf16: fp32")
     parser.add_argument("--variants", action="store_true",
-                        help="also i2i without each CPU optimisation, and the Translator in SmallConvGemm")
+                        help="also i2i and the Translator without each CPU optimisation")
     parser.add_argument("--quality-steps", type=int, default=40, help="steps of the fp32/bf16 check (0: skip)")
     parser.add_argument("--quality-size", type=int, default=64, help="image size of the fp32/bf16 check")
     parser.add_argument("--skip-train", action="store_true")

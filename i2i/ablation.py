@@ -96,6 +96,7 @@ class Ablation:
     max_train: int | None = None
     device: torch.device = torch.device("cpu")
     precision: str = "fp32"
+    cpu_gemm: bool | None = None
     quiet: bool = True
     log: Callable[[str], None] = print
 
@@ -106,6 +107,8 @@ class Ablation:
 
     def config(self, variant: Variant) -> TrainConfig:
         fields = {**self.overrides, "generator": variant.generator, "loss": variant.loss, "val_every": 0}
+        for args in ("generator_args", "discriminator_args"):  # the task's widths for every variant, a fair table
+            fields[args] = {**getattr(self.task, args), **self.overrides.get(args, {})}
         if variant.discriminator:
             fields["discriminator"] = variant.discriminator
         return TrainConfig.from_task(self.task, **fields)
@@ -113,7 +116,8 @@ class Ablation:
     def train(self, variant: Variant, config: TrainConfig) -> Path:
         """Train ``OUT/<variant>``, resuming an interrupted run and reusing a finished one."""
         run = RunDir(self.out / variant.name)
-        session = TrainingRun(config, run, device=self.device, precision=self.precision, quiet=self.quiet)
+        session = TrainingRun(config, run, device=self.device, precision=self.precision, quiet=self.quiet,
+                              cpu_gemm=self.cpu_gemm)
         if self.max_train is not None:
             self._subsample(session)
         if run.checkpoint("latest").is_file():
@@ -148,7 +152,8 @@ class Ablation:
 
         root = task_data_root(self.task, config.data)
         split = pick_split(root, self.split)
-        translator = Translator.load(run_path, device=str(self.device), precision=self.precision, seed=0)
+        translator = Translator.load(run_path, device=str(self.device), precision=self.precision, seed=0,
+                                     cpu_gemm=self.cpu_gemm)
         dataset = split_dataset(self.task, root, split, direction=config.direction, in_channels=config.in_channels,
                                 out_channels=config.out_channels, size=config.crop_size, preprocess=config.preprocess)
         metrics = MetricSet.build(self.registry, self.metrics, self.metric_args)

@@ -6,22 +6,68 @@ GEMM over unfolded patches (im2col; col2im for the transposed conv, as ``slow_co
 the same sums run 2-5x faster, forward and backward, in fp32 and bf16 (bench/RESULTS.md). Same maths in
 another order of the float sums: fp32 results agree to ~1e-7 relative. bf16 products accumulate in fp32
 (as oneDNN's do) and the overlapping col2im sums are taken in fp32 too. Only inside ``SmallConvGemm``:
-plain module calls, exports and ``torch.compile`` keep PyTorch's kernels.
+plain module calls, exports and ``torch.compile`` keep PyTorch's kernels. A backward pass that builds a
+graph (``create_graph=True``: gradient penalties) computes its gradients with PyTorch's differentiable
+kernels instead, so double backward works.
+
+``--cpu-gemm/--no-cpu-gemm`` (or ``I2I_CPU_GEMM=1/0``) turns it on or off; by default (``auto``) it is on
+for CPU devices: it measured faster at the sizes it takes on AVX2-only and AVX-512 CPUs alike.
 """
 
 from __future__ import annotations
 
+import os
+import threading
+
 import torch
 import torch.nn.functional as F
-from torch.autograd.function import once_differentiable
 from torch.overrides import TorchFunctionMode
 from torch.utils.weak import WeakIdKeyDictionary
 
+from i2i.errors import ConfigError
+
 GEMM_MIN_WEIGHT = 1 << 20           # weights of at least this many elements (oneDNN's cost is their re-layout)
-# Positions per image up to which the GEMM is faster (measured, 2-core AVX-512 CPU, fp32 and bf16):
-# (conv: output h*w, transposed conv: input h*w), when a backward pass follows / for a forward alone.
+# Positions per image up to which the GEMM is faster (measured on 2-core AVX-512 (fp32, bf16) and AVX2-only
+# (fp32) CPUs, the same crossovers on both: bench/RESULTS.md): (conv: output h*w, transposed conv: input
+# h*w), when a backward pass follows / for a forward alone.
 GEMM_MAX_POSITIONS_TRAIN = (64, 256)
 GEMM_MAX_POSITIONS_FORWARD = (16, 64)
+ENV_SWITCH = "I2I_CPU_GEMM"
+
+
+def choose_cpu_gemm(setting: bool | None, device: torch.device) -> tuple[bool, str]:
+    """Whether ``SmallConvGemm`` runs on ``device``, and why: an explicit ``setting`` (``--cpu-gemm`` /
+    ``--no-cpu-gemm``), else ``$I2I_CPU_GEMM`` (1, 0 or auto), else on for CPU devices."""
+    if device.type != "cpu":
+        return False, f"off: {device.type} device (a CPU path)"
+    if setting is not None:
+        return setting, "--cpu-gemm" if setting else "--no-cpu-gemm"
+    env = os.environ.get(ENV_SWITCH, "auto").strip().lower()
+    if env in ("1", "0"):
+        return env == "1", f"{ENV_SWITCH}={env}"
+    if env != "auto":
+        raise ConfigError(f"{ENV_SWITCH}={env!r}: use 1, 0 or auto")
+    return True, "auto: faster than oneDNN for big weights at few positions on this CPU"
+
+
+_plain = threading.local()  # set while a graph-building backward recomputes with PyTorch's kernels
+
+
+def _differentiable_grads(ctx, grad: torch.Tensor, conv) -> tuple:
+    """Input/weight/bias gradients through PyTorch's own ``conv`` (recomputed, in the forward's dtype), as a
+    graph: for ``create_graph=True``, where this backward is itself differentiated (gradient penalties)."""
+    x, weight, bias = ctx.saved_tensors[-3:]
+    dtype, stride, padding = ctx.plain_call
+    inputs = [t for t, needed in zip((x, weight, bias), ctx.needs_input_grad) if needed and t is not None]
+    _plain.active = True
+    try:
+        y = conv(x.to(dtype), weight.to(dtype), None if bias is None else bias.to(dtype), stride, padding)
+        found = iter(torch.autograd.grad(y, inputs, grad.to(y.dtype), create_graph=True))
+    finally:
+        _plain.active = False
+    grads = [next(found) if needed and t is not None else None
+             for t, needed in zip((x, weight, bias), ctx.needs_input_grad)]
+    return (*grads, None, None, None, None)
 
 
 def _accumulate(t: torch.Tensor) -> torch.Tensor:
@@ -76,14 +122,20 @@ class _ConvGemm(torch.autograd.Function):
         wd = _weight_matrix(weight, dtype) if wd is None else wd                               # (out, K)
         cols = _patch_rows(F.unfold(x.to(dtype), (kh, kw), padding=padding, stride=stride))     # (n*L, K)
         y = torch.mm(cols, wd.t()) if bias is None else torch.addmm(bias.to(dtype), cols, wd.t())
-        ctx.save_for_backward(cols, wd)
+        ctx.save_for_backward(cols, wd, x, weight, bias)
         ctx.meta = (x.dtype, weight.dtype, (h, w), (kh, kw), stride, padding, bias is not None)
+        ctx.plain_call = (dtype, stride, padding)
         return _image(y, n, ho, wo)
 
     @staticmethod
-    @once_differentiable
     def backward(ctx, grad):
-        cols, wd = ctx.saved_tensors
+        if torch.is_grad_enabled():
+            return _differentiable_grads(ctx, grad, F.conv2d)
+        return _ConvGemm.gemm_backward(ctx, grad)
+
+    @staticmethod
+    def gemm_backward(ctx, grad):
+        cols, wd = ctx.saved_tensors[:2]
         x_dtype, w_dtype, size, kernel, stride, padding, has_bias = ctx.meta
         g = _rows(grad.to(wd.dtype))                                                            # (n*L, out)
         gx = gw = gb = None
@@ -110,14 +162,20 @@ class _ConvTransposeGemm(torch.autograd.Function):
         y = F.fold(_accumulate(_patches(torch.mm(xr, wd), n)), (ho, wo), (kh, kw), padding=padding, stride=stride)
         if bias is not None:
             y = y + bias.to(y.dtype).view(1, -1, 1, 1)
-        ctx.save_for_backward(xr, wd)
+        ctx.save_for_backward(xr, wd, x, weight, bias)
         ctx.meta = (x.dtype, weight.dtype, (h, w), (kh, kw), stride, padding, bias is not None)
+        ctx.plain_call = (dtype, stride, padding)
         return y.to(dtype)
 
     @staticmethod
-    @once_differentiable
     def backward(ctx, grad):
-        xr, wd = ctx.saved_tensors
+        if torch.is_grad_enabled():
+            return _differentiable_grads(ctx, grad, F.conv_transpose2d)
+        return _ConvTransposeGemm.gemm_backward(ctx, grad)
+
+    @staticmethod
+    def gemm_backward(ctx, grad):
+        xr, wd = ctx.saved_tensors[:2]
         x_dtype, w_dtype, (h, w), kernel, stride, padding, has_bias = ctx.meta
         gcols = _patch_rows(F.unfold(grad.to(wd.dtype), kernel, padding=padding, stride=stride))  # (n*hw, K)
         gx = gw = gb = None
@@ -169,7 +227,7 @@ class SmallConvGemm(TorchFunctionMode):
     """Within this mode, CPU ``conv2d``/``conv_transpose2d`` calls with big weights and few positions run as
     one GEMM. Works for any network (it sees the functional calls that ``nn.Conv2d`` and
     ``nn.ConvTranspose2d`` make), with or without bf16 autocast; parameters and state dicts are untouched.
-    Not for double backward.
+    A backward with ``create_graph=True`` (double backward) recomputes through PyTorch's kernels.
 
     ``cache_weights``: for inference with weights that stay fixed while this object lives (a translator):
     weights that get no gradient are cast (under autocast) and laid out once, on first use, instead of on
@@ -184,7 +242,7 @@ class SmallConvGemm(TorchFunctionMode):
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
         if (func is not F.conv2d and func is not F.conv_transpose2d) or torch.jit.is_tracing() \
-                or torch.compiler.is_compiling():
+                or torch.compiler.is_compiling() or getattr(_plain, "active", False):
             return func(*args, **kwargs)
         a = _conv_arguments(func, args, kwargs)
         x, weight, bias = a["input"], a["weight"], a["bias"]

@@ -1,4 +1,4 @@
-"""Device and precision selection shared by training, translation and benchmarks."""
+"""Device selection and the precision checks shared by training, translation and benchmarks (`auto`: i2i.precision)."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ def check_precision(precision: str, device: torch.device) -> Precision:
     if precision not in PRECISIONS:
         raise ConfigError(f"unknown precision {precision!r}; use one of {', '.join(PRECISIONS)}")
     if precision == "fp16" and device.type == "cpu":
-        raise ConfigError("fp16 autocast is for GPUs; on a CPU use --precision bf16")
+        raise ConfigError("fp16 autocast is for GPUs; on a CPU use --precision auto (bf16 where the CPU has it natively)")
     return precision  # type: ignore[return-value]
 
 

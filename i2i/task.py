@@ -73,6 +73,10 @@ class Task:
     own layout (e.g. the official Cityscapes folders); ``i2i data prepare TASK --from SOURCE`` calls it.
     ``preprocess(image) -> image`` (uint8 (C, H, W) both) turns a raw input, resized to the model's crop
     size, into what the model saw in training; ``i2i translate MODEL INPUT --task TASK`` applies it.
+    ``generator_args`` / ``discriminator_args``: defaults for the task's own generator / discriminator (e.g.
+    a narrower network for a demo); ``--gen-arg`` / ``--disc-arg`` override them key by key.
+    ``palette``: for tasks whose input is a label map, each label's name and RGB colour, in the order a
+    drawing tool offers them (the first is the background); ``i2i serve`` draws with these colours.
     """
 
     name: str
@@ -85,6 +89,8 @@ class Task:
     recipe: Recipe = field(default_factory=Recipe)
     generator: str = "unet"
     discriminator: str = "patch70"
+    generator_args: dict = field(default_factory=dict)
+    discriminator_args: dict = field(default_factory=dict)
     loss: str = "l1+cgan"
     metrics: tuple[str, ...] = ("l1", "psnr", "ssim")
     sources: tuple[DataSource, ...] = ()
@@ -94,6 +100,7 @@ class Task:
     synthesize: str | None = None
     prepare: str | None = None
     preprocess: str | None = None
+    palette: tuple[tuple[str, tuple[int, int, int]], ...] = ()
 
     def as_dict(self) -> dict:
         return asdict(self)

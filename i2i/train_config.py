@@ -44,7 +44,8 @@ class TrainConfig(Recipe):
 
     @classmethod
     def from_task(cls, task: Task, **overrides: Any) -> "TrainConfig":
-        """The task's recipe and defaults, then every override that is not None."""
+        """The task's recipe and defaults, then every override that is not None. The task's network arguments
+        apply to its own generator / discriminator, with the overrides' arguments merged over them."""
         base = {
             "task": task.name,
             "generator": task.generator,
@@ -58,6 +59,9 @@ class TrainConfig(Recipe):
         }
         if overrides.get("direction") not in (None, task.direction):  # channels are given for the task's direction
             base["in_channels"], base["out_channels"] = task.out_channels, task.in_channels
+        for args, kind in (("generator_args", "generator"), ("discriminator_args", "discriminator")):
+            own = getattr(task, args) if overrides.get(kind) in (None, getattr(task, kind)) else {}
+            overrides[args] = {**own, **(overrides.get(args) or {})}
         base.update({k: v for k, v in overrides.items() if v is not None})
         config = cls(**base)
         config.validate()
@@ -65,8 +69,8 @@ class TrainConfig(Recipe):
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":
-        """Rebuild from a run's config.json (its ``provenance`` record is informational)."""
-        data = {k: v for k, v in data.items() if k != "provenance"}
+        """Rebuild from a run's config.json (its ``provenance`` and ``runtime`` records are informational)."""
+        data = {k: v for k, v in data.items() if k not in ("provenance", "runtime")}
         known = {f.name for f in fields(cls)}
         unknown = set(data) - known
         if unknown:

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from i2i.components import StepTensors
-from i2i.cpu_conv import SmallConvGemm
+from i2i.cpu_conv import SmallConvGemm, choose_cpu_gemm
 from i2i.device import autocast
 from i2i.objective import Objective
 
@@ -56,7 +56,8 @@ class PairTrainer:
         default: on CUDA only (on the CPU it measured no faster, and takes more memory: bench/RESULTS.md).
         On the CPU the parameters stay contiguous either way: the fused CPU Adam kernel copies non-contiguous
         parameters to contiguous ones and back on every step.
-        ``small_conv_gemm``: run small convolutions as one GEMM (:class:`SmallConvGemm`); default: on the CPU.
+        ``small_conv_gemm``: run small convolutions as one GEMM (:class:`SmallConvGemm`); default:
+        ``$I2I_CPU_GEMM``, else on the CPU (:func:`i2i.cpu_conv.choose_cpu_gemm`).
         """
         self.device = device
         self.precision = precision
@@ -66,7 +67,7 @@ class PairTrainer:
         param_format = self.memory_format if device.type != "cpu" else torch.contiguous_format
         self.generator = generator.to(device, memory_format=param_format)
         self.discriminator = None if discriminator is None else discriminator.to(device, memory_format=param_format)
-        self.small_conv_gemm = device.type == "cpu" if small_conv_gemm is None else small_conv_gemm
+        self.small_conv_gemm, _ = choose_cpu_gemm(small_conv_gemm, device)
         self.objective = objective
         self.base_lr = lr
         self.opt_g = make_adam(self.generator, lr, betas, device)

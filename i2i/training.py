@@ -80,7 +80,8 @@ class TrainingRun:
     """One run directory's training: a new run, or ``resume`` an interrupted one; then ``fit``."""
 
     def __init__(self, config: TrainConfig, run: RunDir, *, device: torch.device, precision: str = "fp32",
-                 quiet: bool = False, num_workers: int = 0, channels_last: bool | None = None) -> None:
+                 quiet: bool = False, num_workers: int = 0, channels_last: bool | None = None,
+                 cpu_gemm: bool | None = None) -> None:
         registry = get_plugins().registry
         self.config, self.run, self.quiet = config, run, quiet
         self.task = registry.resolve("tasks", config.task)
@@ -89,7 +90,7 @@ class TrainingRun:
         generator, discriminator = build_networks(config, objective, registry)
         self.trainer = PairTrainer(generator, discriminator, objective, lr=config.lr,
                                    betas=(config.beta1, config.beta2), device=device, precision=precision,
-                                   channels_last=channels_last)
+                                   channels_last=channels_last, small_conv_gemm=cpu_gemm)
         root = task_data_root(self.task, config.data)
         self.train_set = self._dataset(root, "train", train=True)
         self.val_set = self._dataset(root, "val", train=False) if (root / "val").is_dir() else None
@@ -113,10 +114,12 @@ class TrainingRun:
                            pair_maker=self.task.pair_maker, skip_bad_images=c.skip_bad_images,
                            preprocess=c.preprocess)
 
-    def write_config(self) -> None:
-        """The resolved config, with the i2i and plugin versions that ran it."""
+    def write_config(self, runtime: dict[str, Any] | None = None) -> None:
+        """The resolved config, with the i2i and plugin versions that ran it and this session's ``runtime``
+        choices (device, precision, CPU GEMM and why; informational: a resume may choose differently)."""
         provenance = {"i2i_version": __version__, "plugins": plugin_versions()}
-        self.run.write_config({**self.config.as_dict(), "provenance": provenance})
+        record = {**self.config.as_dict(), "provenance": provenance}
+        self.run.write_config({**record, "runtime": runtime} if runtime else record)
 
     # --- state ------------------------------------------------------------------------------------
 

@@ -13,11 +13,12 @@ from PIL import Image
 from torch import nn
 
 from i2i.components import set_inference_mode
-from i2i.cpu_conv import SmallConvGemm
-from i2i.device import autocast, check_precision, resolve_device
+from i2i.cpu_conv import SmallConvGemm, choose_cpu_gemm
+from i2i.device import autocast, resolve_device
 from i2i.errors import ConfigError, DataError
 from i2i.images import match_channels, read_image, to_signed_unit, to_uint8
 from i2i.modeldir import load_generator
+from i2i.precision import choose_precision
 from i2i.tiling import check_tiling, pad_to_multiple, translate_tiled
 
 ImageLike = Union[str, Path, Image.Image, torch.Tensor]
@@ -53,14 +54,18 @@ class Translator:
     (exact for eval-mode networks whose receptive field fits the overlap). ``batch_size``: images per
     forward pass (default 1), or tiles per pass when tiling (default 8). ``seed``: paper mode's dropout
     starts from this seed on every call, so an image's output does not depend on what ran before.
+    ``precision``: ``auto`` (bf16 where the hardware runs it natively, else fp32; see :mod:`i2i.precision`),
+    fp32, bf16 or fp16; ``precision_choice`` says what was chosen and why. ``cpu_gemm``: run the CPU's small
+    convolutions as one GEMM (:func:`i2i.cpu_conv.choose_cpu_gemm`; None: ``$I2I_CPU_GEMM``, else on).
     """
 
     def __init__(self, generator: nn.Module, config: dict[str, Any], *, device: str = "auto", mode: str | None = None,
-                 precision: str = "fp32", tile: int | None = None, overlap: int = 32, batch_size: int | None = None,
-                 seed: int | None = None) -> None:
+                 precision: str = "auto", tile: int | None = None, overlap: int = 32, batch_size: int | None = None,
+                 seed: int | None = None, cpu_gemm: bool | None = None) -> None:
         self.config = config
         self.device = resolve_device(device)
-        self.precision = check_precision(precision, self.device)
+        self.precision_choice = choose_precision(precision, self.device)
+        self.precision = self.precision_choice.precision
         self.mode = mode or config["inference_mode"]
         self.in_channels, self.out_channels = config["in_channels"], config["out_channels"]
         self.size_multiple = getattr(generator, "size_multiple", 1)
@@ -74,17 +79,18 @@ class Translator:
         self.memory_format = torch.channels_last if self.device.type in ("cpu", "cuda") else torch.contiguous_format
         self.generator = set_inference_mode(generator.to(self.device, memory_format=self.memory_format), self.mode)
         # On the CPU, the big inner convolutions run as one GEMM with weights laid out once (bench/RESULTS.md).
-        self._small_convs = SmallConvGemm(cache_weights=True) if self.device.type == "cpu" else None
+        gemm, _ = choose_cpu_gemm(cpu_gemm, self.device)
+        self._small_convs = SmallConvGemm(cache_weights=True) if gemm else None
 
     @classmethod
-    def load(cls, model: str | Path, device: str = "auto", mode: str | None = None, precision: str = "fp32",
+    def load(cls, model: str | Path, device: str = "auto", mode: str | None = None, precision: str = "auto",
              tile: int | None = None, overlap: int = 32, batch_size: int | None = None,
-             seed: int | None = None) -> "Translator":
+             seed: int | None = None, cpu_gemm: bool | None = None) -> "Translator":
         """A translator for a model dir, a run dir, a Hub id ``ORG/NAME[@REV]`` or a released checkpoint's id
         (see :mod:`i2i.modeldir` and :mod:`i2i.hub`; a local path that exists wins)."""
         generator, config = load_generator(model)
         return cls(generator, config, device=device, mode=mode, precision=precision, tile=tile, overlap=overlap,
-                   batch_size=batch_size, seed=seed)
+                   batch_size=batch_size, seed=seed, cpu_gemm=cpu_gemm)
 
     def prepare(self, image: ImageLike) -> torch.Tensor:
         """The model's input for ``image``: (in_channels, H, W) float32 in [-1, 1].

@@ -11,6 +11,16 @@ _LICENCE = (
     "or build the same layout from your own copy with `i2i data prepare cityscapes --from DIR`."
 )
 
+LABEL_COLORS = (
+    ("unlabeled", (0, 0, 0)), ("road", (128, 64, 128)), ("sidewalk", (244, 35, 232)), ("building", (70, 70, 70)),
+    ("wall", (102, 102, 156)), ("fence", (190, 153, 153)), ("pole", (153, 153, 153)),
+    ("traffic light", (250, 170, 30)), ("traffic sign", (220, 220, 0)), ("vegetation", (107, 142, 35)),
+    ("terrain", (152, 251, 152)), ("sky", (70, 130, 180)), ("person", (220, 20, 60)), ("rider", (255, 0, 0)),
+    ("car", (0, 0, 142)), ("truck", (0, 0, 70)), ("bus", (0, 60, 100)), ("train", (0, 80, 100)),
+    ("motorcycle", (0, 0, 230)), ("bicycle", (119, 11, 32)),
+)
+"""Cityscapes' colour label maps (gtFine ``*_color.png``): void black, then the 19 evaluated classes."""
+
 CITYSCAPES = Task(
     name="cityscapes",
     description=(
@@ -26,6 +36,7 @@ CITYSCAPES = Task(
     splits=("train", "val"),
     metrics=("l1", "psnr", "ssim", "fcn_score", "lab_hist"),
     prepare="i2i_tasks.cityscapes_prepare:build_cityscapes",
+    palette=LABEL_COLORS,
 )
 
 PHOTO2LABELS = replace(
@@ -37,6 +48,7 @@ PHOTO2LABELS = replace(
     ),
     direction="AtoB",
     metrics=("l1", "mse", "psnr", "label_score"),
+    palette=(),  # its input is a photo; the label colours are its output
 )
 
 

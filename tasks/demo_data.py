@@ -16,11 +16,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-CLASSES = ("sky", "ground", "building", "window", "tree")
+from i2i_tasks.demo import LABEL_COLORS
+
+CLASSES = tuple(name for name, _ in LABEL_COLORS)
 SKY, GROUND, BUILDING, WINDOW, TREE = range(len(CLASSES))
-PALETTE = np.array(
-    [(70, 130, 230), (150, 90, 30), (220, 40, 40), (250, 220, 40), (30, 200, 60)], dtype=np.uint8
-)
+PALETTE = np.array([color for _, color in LABEL_COLORS], dtype=np.uint8)
 SPLIT_COUNTS = {"train": 400, "val": 50, "test": 50}
 DEFAULT_SIZE = 72
 

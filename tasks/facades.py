@@ -4,6 +4,12 @@ from i2i.hookspecs import hookimpl
 from i2i.task import Task
 from i2i_tasks.paper import archive_sources, cite, paper_recipe, released
 
+LABEL_COLORS = (("background", (0, 6, 217)), ("wall", (13, 61, 251)), ("door", (165, 0, 0)),
+                ("window", (0, 117, 255)), ("window sill", (104, 248, 152)), ("window head", (29, 255, 221)),
+                ("shutter", (238, 237, 40)), ("balcony", (184, 255, 56)), ("trim", (255, 146, 4)),
+                ("cornice", (255, 68, 1)), ("column", (246, 0, 1)), ("entrance", (0, 201, 255)))
+"""The colours of the CMP Facades label maps in the pix2pix archive (as the authors' community demo draws them)."""
+
 FACADES = Task(
     name="facades",
     description=(
@@ -19,6 +25,7 @@ FACADES = Task(
     recipe=paper_recipe(200, 1),
     sources=archive_sources("facades", 29, hub=True),
     checkpoints=released("facades", "BtoA"),
+    palette=LABEL_COLORS,
 )
 
 

@@ -251,3 +251,18 @@ def test_translate_with_a_tasks_preprocessing(tmp_path):
     refused = runner.invoke(cli, ["translate", str(tmp_path / "model"), str(tmp_path / "sketch.png"),
                                   "-o", str(tmp_path / "out"), "--task", "facades", "-q"])
     assert refused.exit_code != 0 and "has no input preprocessing" in refused.output
+
+
+def test_label_map_tasks_declare_their_drawing_palettes():
+    from i2i_plugins.fcn import TRAIN_CLASSES, TRAIN_COLORS
+    from i2i_tasks.demo_data import PALETTE
+
+    registry = get_registry()
+    palettes = {name: registry.resolve("tasks", name).palette for name in
+                ("demo", "facades", "cityscapes", "cityscapes-photo2labels", "maps")}
+    assert [tuple(rgb) for _, rgb in palettes["demo"]] == [tuple(rgb) for rgb in PALETTE.tolist()]
+    assert len(palettes["facades"]) == 12 and palettes["facades"][0][0] == "background"
+    assert palettes["cityscapes"][1:] == tuple(zip(TRAIN_CLASSES, TRAIN_COLORS))  # the colours fcn_score reads
+    assert palettes["cityscapes-photo2labels"] == palettes["maps"] == ()  # photo inputs
+    for palette in palettes.values():
+        assert len({rgb for _, rgb in palette}) == len(palette)

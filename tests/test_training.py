@@ -270,3 +270,30 @@ def test_relative_data_resumes_from_anywhere_and_files_follow_the_umask(data, tm
     tested = i2i("test", tmp_path / "rel", "--split", "val", "-q")  # on the run's own data, not the cache
     assert_ok(tested)
     assert f"1 pair(s) of {data / 'val'}" in tested.output
+
+
+def test_precision_is_chosen_recorded_and_may_change_on_resume(data, tmp_path, monkeypatch):
+    from i2i.precision import CpuFeatures
+
+    monkeypatch.setattr(CpuFeatures, "detect", classmethod(lambda cls: CpuFeatures("AVX2", False, False)))
+    run = tmp_path / "run"
+    result = train(data, "--epochs", 1, "--epochs-decay", 0, "--out", run, "--precision", "bf16", quiet=False)
+    assert_ok(result)
+    warnings = [line for line in result.output.splitlines() if line.startswith("Warning:")]
+    assert len(warnings) == 1 and "--precision bf16 will be slow" in warnings[0] and "AVX2" in warnings[0]
+    assert "cpu bf16 (--precision bf16) ->" in result.output
+    runtime = json.loads((run / "config.json").read_text())["runtime"]
+    assert runtime["precision"] == "bf16" and runtime["precision_reason"] == "--precision bf16"
+    assert runtime["device"] == "cpu" and runtime["cpu_gemm"] is True
+
+    resumed = i2i("train", "--resume", run, "--device", "cpu", "--epochs", 2, "--no-cpu-gemm")  # auto
+    assert_ok(resumed)
+    assert "Warning:" not in resumed.output and "cpu fp32 (auto: bf16 would be slower than fp32" in resumed.output
+    runtime = json.loads((run / "config.json").read_text())["runtime"]
+    assert runtime["precision"] == "fp32" and runtime["precision_reason"].startswith("auto: ")
+    assert runtime["cpu_gemm"] is False and runtime["cpu_gemm_reason"] == "--no-cpu-gemm"
+
+    config = json.loads((run / "config.json").read_text())  # a config.json written before runtime records
+    del config["runtime"]
+    (run / "config.json").write_text(json.dumps(config))
+    assert_ok(resume(run, "--epochs", 3))

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from i2i.cli.eval import metric_names, parse_metric_args, with_metric_options
-from i2i.cli.options import ComponentName, parse_key_values
+from i2i.cli.options import ComponentName, hardware_options, parse_key_values, warn_if_slow
 
 
 @click.command("ablate")
@@ -27,10 +27,10 @@ from i2i.cli.options import ComponentName, parse_key_values
 @click.option("--max-train", type=int, help="Train on this many pairs (evenly spaced) to fit a small budget.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of every run.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps.")
-@click.option("--precision", type=click.Choice(["fp32", "bf16", "fp16"]), default="fp32", show_default=True)
+@hardware_options
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars; one line per run.")
 def ablate_command(task, data, out, split, metrics, metric_args, epochs, epochs_decay, batch_size, load_size,
-                   crop_size, gen_args, disc_args, max_train, seed, device, precision, quiet) -> None:
+                   crop_size, gen_args, disc_args, max_train, seed, device, precision, cpu_gemm, quiet) -> None:
     """Train every configuration of the paper's ablations and tabulate their scores.
 
     Table 1: L1, GAN, cGAN, L1+GAN, L1+cGAN (U-Net, 70×70 PatchGAN). Table 2: encoder-decoder vs
@@ -38,12 +38,13 @@ def ablate_command(task, data, out, split, metrics, metric_args, epochs, epochs_
     Shared runs train once (10 runs); an interrupted ablation resumes where it stopped. Writes
     OUT/ablation.md, OUT/ablation.json, OUT/<config>/ (run + eval-<split>/) and OUT/table<k>/ plots.
     Example on a CPU: `i2i ablate --task facades --epochs 5 --epochs-decay 5 --crop-size 64
-    --load-size 72 --gen-arg ngf=16 --disc-arg ndf=16 --precision bf16`.
+    --load-size 72 --gen-arg ngf=16 --disc-arg ndf=16`.
     """
     from i2i.ablation import Ablation
-    from i2i.device import check_precision, resolve_device
+    from i2i.device import resolve_device
     from i2i.errors import ConfigError
     from i2i.plugins import get_registry
+    from i2i.precision import choose_precision
 
     if max_train is not None and max_train < 1:
         raise ConfigError("--max-train must be at least 1")
@@ -56,10 +57,12 @@ def ablate_command(task, data, out, split, metrics, metric_args, epochs, epochs_
                  "generator_args": parse_key_values(gen_args, "--gen-arg"),
                  "discriminator_args": parse_key_values(disc_args, "--disc-arg")}
     device_ = resolve_device(device)
+    choice = choose_precision(precision, device_)
+    warn_if_slow(choice)
     ablation = Ablation(task_spec, Path(out or Path("ablations") / task),
                         {k: v for k, v in overrides.items() if v is not None},
                         names, parse_metric_args(metric_args), split=split, max_train=max_train, device=device_,
-                        precision=check_precision(precision, device_), quiet=quiet,
+                        precision=choice.precision, cpu_gemm=cpu_gemm, quiet=quiet,
                         log=lambda line: click.echo(line, err=True))
     summary = ablation.run()
     click.echo(f"{len(summary['runs'])} runs evaluated, {len(summary['not_run'])} not run; "

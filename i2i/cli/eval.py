@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from i2i.cli.options import ComponentName, parse_key_values
+from i2i.cli.options import ComponentName, hardware_options, parse_key_values, warn_if_slow
 from i2i.errors import ConfigError
 
 
@@ -52,11 +52,11 @@ def with_metric_options(command):
               help="Report folder [RUN/eval-<split>, MODEL-eval-<split>, or OUTPUTS-eval-<split>].")
 @click.option("--mode", type=click.Choice(["paper", "eval"]), help="Inference mode [the model's].")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps.")
-@click.option("--precision", type=click.Choice(["fp32", "bf16", "fp16"]), default="fp32", show_default=True)
+@hardware_options
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for paper mode's dropout.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 def eval_command(model, task, data, split, num_test, metrics, metric_args, outputs, size, out, mode, device,
-                 precision, seed, quiet) -> None:
+                 precision, cpu_gemm, seed, quiet) -> None:
     """Score MODEL's outputs on a split (or existing --outputs) with the paper's metrics.
 
     Writes metrics.json, summary.md, index.html (metric table, plots, input | output | target rows)
@@ -99,7 +99,9 @@ def eval_command(model, task, data, split, num_test, metrics, metric_args, outpu
     else:
         from i2i.translator import Translator
 
-        translator = Translator.load(model, device=device, mode=mode, precision=precision, seed=seed)
+        translator = Translator.load(model, device=device, mode=mode, precision=precision, seed=seed,
+                                     cpu_gemm=cpu_gemm)
+        warn_if_slow(translator.precision_choice)
         items, source = translated(translator.translate, dataset), f"{model} ({translator.mode} mode)"
     out_dir = Path(out) if out else report_dir(Path(model) if model and not outputs else Path(outputs), "eval", split)
     with tqdm(total=len(dataset), unit="img", disable=True if quiet else None, dynamic_ncols=True) as bar:

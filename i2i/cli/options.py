@@ -61,3 +61,25 @@ def parse_key_values(pairs: tuple[str, ...], option: str) -> dict:
         except json.JSONDecodeError:
             parsed[key.replace("-", "_")] = raw
     return parsed
+
+
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")  # i2i.precision.CHOICES, named here without importing torch
+
+
+def hardware_options(command):
+    """``--precision`` and ``--cpu-gemm/--no-cpu-gemm``, the same on every command that runs a network."""
+    command = click.option(
+        "--cpu-gemm/--no-cpu-gemm", default=None,
+        help="On the CPU, run convolutions with big weights at few positions as one matrix product "
+             "[auto: on; env I2I_CPU_GEMM=1/0].")(command)
+    return click.option(
+        "--precision", type=click.Choice(PRECISIONS), default="auto", show_default=True,
+        help="auto: bf16 where it is native and faster (CUDA with bf16 support, CPUs with AVX512-BF16 or "
+             "AMX), else fp32. bf16 on other CPUs is emulated and ~3x slower (a warning says so); "
+             "fp16: GPUs only.")(command)
+
+
+def warn_if_slow(choice) -> None:
+    """Print the one-line warning of a :class:`i2i.precision.PrecisionChoice` that will run slowly."""
+    if choice.warning:
+        click.echo(f"Warning: {choice.warning}", err=True)

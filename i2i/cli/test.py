@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from i2i.cli.options import ComponentName
+from i2i.cli.options import ComponentName, hardware_options, warn_if_slow
 from i2i.errors import ConfigError
 
 
@@ -20,10 +20,11 @@ from i2i.errors import ConfigError
 @click.option("-o", "--out", type=click.Path(file_okay=False), help="Output folder [RUN/test-<split>, or MODEL-test-<split>].")
 @click.option("--mode", type=click.Choice(["paper", "eval"]), help="Inference mode [the model's].")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps.")
-@click.option("--precision", type=click.Choice(["fp32", "bf16", "fp16"]), default="fp32", show_default=True)
+@hardware_options
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for paper mode's dropout.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
-def test_command(model, task, data, split, num_test, metrics, out, mode, device, precision, seed, quiet) -> None:
+def test_command(model, task, data, split, num_test, metrics, out, mode, device, precision, cpu_gemm, seed,
+                 quiet) -> None:
     """Translate a data split with MODEL; write images, index.html (input | output | target) and metrics.json.
 
     MODEL is a model dir, a run dir, a Hub id ORG/NAME[@REV] or a released id such as pix2pix/sat2map.
@@ -43,7 +44,9 @@ def test_command(model, task, data, split, num_test, metrics, out, mode, device,
     from i2i.translator import Translator
 
     registry = get_registry()
-    translator = Translator.load(model, device=device, mode=mode, precision=precision, seed=seed)
+    translator = Translator.load(model, device=device, mode=mode, precision=precision, seed=seed,
+                                 cpu_gemm=cpu_gemm)
+    warn_if_slow(translator.precision_choice)
     config = translator.config
     task_name = task or config["task"]
     if task_name is None:

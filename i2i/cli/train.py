@@ -7,13 +7,14 @@ from pathlib import Path
 import click
 from click.core import ParameterSource
 
-from i2i.cli.options import ComponentName, LossSpec, parse_key_values
+from i2i.cli.options import ComponentName, LossSpec, hardware_options, parse_key_values, warn_if_slow
 from i2i.errors import ConfigError
 from i2i.schedule import POLICIES
 from i2i.task import PREPROCESS_MODES
 
 # Options that may differ when resuming: they change speed or output, not the run's maths.
-_RUNTIME = {"resume", "device", "precision", "quiet", "num_workers", "channels_last", "epochs", "epochs_decay"}
+_RUNTIME = {"resume", "device", "precision", "cpu_gemm", "quiet", "num_workers", "channels_last", "epochs",
+            "epochs_decay"}
 
 
 @click.command("train")
@@ -64,8 +65,7 @@ _RUNTIME = {"resume", "device", "precision", "quiet", "num_workers", "channels_l
 @click.option("--resume", type=click.Path(exists=True, file_okay=False),
               help="Continue this run from its latest checkpoint (--epochs/--epochs-decay may change).")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps.")
-@click.option("--precision", type=click.Choice(["fp32", "bf16", "fp16"]), default="fp32", show_default=True,
-              help="Autocast precision; bf16 is faster on CPUs with AVX512-BF16 or AMX and on recent GPUs.")
+@hardware_options
 @click.option("--channels-last/--no-channels-last", default=None,
               help="NHWC activations [on CUDA; off on the CPU, where it measured no faster].")
 @click.option("--num-workers", type=click.IntRange(min=0), default=0, show_default=True, help="Data loader worker processes.")
@@ -76,19 +76,25 @@ def train_command(ctx: click.Context, **options) -> None:
 
     With no options it trains the offline demo task. Examples:
     `i2i train --task facades --data datasets/facades`,
-    `i2i train --task maps --gen unet --disc patch70 --precision bf16`,
+    `i2i train --task maps --gen unet --disc patch70 --epochs 100 --epochs-decay 100`,
     `i2i train --resume runs/maps-20260101-120000`.
     """
-    from i2i.device import check_precision, resolve_device
+    from i2i.cpu_conv import choose_cpu_gemm
+    from i2i.device import resolve_device
+    from i2i.precision import choose_precision
     from i2i.plugins import get_registry
     from i2i.rundir import RunDir
     from i2i.train_config import TrainConfig
     from i2i.training import TrainingRun
 
     device = resolve_device(options["device"])
-    precision = check_precision(options["precision"], device)
-    runtime = {"device": device, "precision": precision, "quiet": options["quiet"],
+    choice = choose_precision(options["precision"], device)
+    warn_if_slow(choice)
+    gemm, gemm_reason = choose_cpu_gemm(options["cpu_gemm"], device)
+    precision = choice.precision
+    runtime = {"device": device, "precision": precision, "quiet": options["quiet"], "cpu_gemm": gemm,
                "num_workers": options["num_workers"], "channels_last": options["channels_last"]}
+    record = {"device": str(device), **choice.as_record(), "cpu_gemm": gemm, "cpu_gemm_reason": gemm_reason}
     if options["resume"]:
         flags = {param.name: param.opts[0] for param in ctx.command.params}
         changed = [flags[name] for name in options if name not in _RUNTIME
@@ -125,7 +131,7 @@ def train_command(ctx: click.Context, **options) -> None:
         run = RunDir(options["out"] or RunDir.default_path(task.name))
         session = TrainingRun(config, run, **runtime)
         run.create()
-    session.write_config()
+    session.write_config(record)
     if not options["quiet"]:
         start = (f"resuming {run.path} at epoch {session.epoch + 1}, batch {session.batch_in_epoch + 1}: "
                  if options["resume"] else "training ")
@@ -133,6 +139,6 @@ def train_command(ctx: click.Context, **options) -> None:
         click.echo(f"{start}{config.task}: {config.generator} + "
                    f"{config.discriminator if session.trainer.discriminator is not None else 'no D'}, "
                    f"loss {config.loss}, {epochs}, {len(session.train_set)} pairs, "
-                   f"{device} {precision} -> {run.path}", err=True)
+                   f"{device} {precision} ({choice.reason}) -> {run.path}", err=True)
     model = session.fit()
     click.echo(f"done: model in {model} (translate with `i2i translate {run.path} INPUT -o OUT`)", err=True)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from i2i.cli.options import ComponentName
+from i2i.cli.options import ComponentName, hardware_options, warn_if_slow
 from i2i.errors import ConfigError, DataError
 
 _GLOB_CHARS = frozenset("*?[")
@@ -88,7 +88,7 @@ def _task_reader(task_name: str, config: dict, prepare):
 @click.option("--overlap", type=int, default=32, metavar="PX", show_default=True,
               help="Pixels that neighbouring tiles share and blend.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps.")
-@click.option("--precision", default="fp32", show_default=True, help="fp32, bf16 or fp16 (fp16: GPUs only).")
+@hardware_options
 @click.option("--batch-size", type=int, help="Images per forward pass (tiles, with --tile). [default: 1; 8 tiles]")
 @click.option("--seed", type=int, help="Seed for paper mode's dropout: the same seed gives the same outputs.")
 @click.option("--task", type=ComponentName("tasks"),
@@ -96,8 +96,8 @@ def _task_reader(task_name: str, config: dict, prepare):
                    "(e.g. --task sketch2photo turns hand sketches into the edges an edges2shoes model saw).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary.")
 @click.pass_context
-def translate_command(ctx, model, inputs, out, mode, tile, overlap, device, precision, batch_size, seed, task,
-                      quiet) -> None:
+def translate_command(ctx, model, inputs, out, mode, tile, overlap, device, precision, cpu_gemm, batch_size, seed,
+                      task, quiet) -> None:
     """Translate images with MODEL into OUT/<stem>.png.
 
     MODEL is a model dir, a run dir, a Hub id ORG/NAME[@REV] (pulled on demand) or a released id
@@ -115,7 +115,8 @@ def translate_command(ctx, model, inputs, out, mode, tile, overlap, device, prec
         raise ConfigError("--overlap only applies with --tile SIZE")
     paths = expand_inputs(inputs)
     translator = Translator.load(model, device=device, mode=mode, precision=precision, tile=tile, overlap=overlap,
-                                 batch_size=batch_size, seed=seed)
+                                 batch_size=batch_size, seed=seed, cpu_gemm=cpu_gemm)
+    warn_if_slow(translator.precision_choice)
     read = translator.prepare
     if task:
         read = _task_reader(task, translator.config, translator.prepare)
