@@ -5,11 +5,13 @@ __version__ = "0.1.0"
 from i2i.hookspecs import hookimpl  # noqa: E402  (plugins write `from i2i import hookimpl`)
 
 
-def load(model, **kwargs):
-    """Load a model dir, run dir or Hub id as a :class:`i2i.translator.Translator`."""
+def load(model, checkpoint=None, **kwargs):
+    """Load a model dir, run dir or Hub id as a :class:`i2i.translator.Translator`; ``checkpoint`` (``best``,
+    ``latest``, ``epoch_N``) picks a run dir's checkpoint instead of its final generator in model/."""
+    from i2i.run_checkpoint import checkpoint_model
     from i2i.translator import Translator
 
-    return Translator.load(model, **kwargs)
+    return Translator.load(checkpoint_model(model, checkpoint), **kwargs)
 
 
 __all__ = ["__version__", "hookimpl", "load"]

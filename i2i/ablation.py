@@ -120,13 +120,13 @@ class Ablation:
                               cpu_gemm=self.cpu_gemm)
         if self.max_train is not None:
             self._subsample(session)
-        if run.checkpoint("latest").is_file():
-            session.load("latest")
-        else:
-            run.config_path.unlink(missing_ok=True)  # a run stopped before its first checkpoint starts over
-            run.create()
-        session.write_config()
-        session.fit()
+        with run.lock():
+            if run.has_checkpoint():
+                session.resume()
+            else:
+                run.create()  # a run stopped before its first checkpoint starts over
+            session.write_config()
+            session.fit()
         return run.path
 
     def check_budget(self) -> None:

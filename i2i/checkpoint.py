@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 from safetensors import safe_open
 
-from i2i.atomic import atomic_path
+from i2i.atomic import save_safetensors
 from i2i.errors import DataError
 
 _META_KEY = "i2i"
@@ -53,7 +53,8 @@ def save_checkpoint(
     meta: dict[str, Any],
     scaler: torch.amp.GradScaler | None = None,
 ) -> Path:
-    """Save module weights, optimiser states, the RNG state and ``meta`` (JSON) to one file, atomically."""
+    """Save module weights, optimiser states, the RNG state and ``meta`` (JSON) to one file, atomically
+    (a failed write, e.g. on a full disk, raises OSError and keeps the previous file)."""
     tensors: dict[str, torch.Tensor] = {}
     for name, module in modules.items():
         tensors.update({f"{name}.{k}": v.detach().cpu().contiguous() for k, v in module.state_dict().items()})
@@ -66,9 +67,7 @@ def save_checkpoint(
         for index, state in enumerate(torch.cuda.get_rng_state_all()):
             tensors[f"rng.cuda.{index}"] = state
     record = {"meta": meta, "param_groups": groups, "scaler": scaler.state_dict() if scaler else None}
-    with atomic_path(path) as tmp:
-        save_file(tensors, str(tmp), metadata={_META_KEY: json.dumps(record)})
-    return path
+    return save_safetensors(tensors, path, metadata={_META_KEY: json.dumps(record)})
 
 
 def read_checkpoint_meta(path: Path) -> dict[str, Any]:

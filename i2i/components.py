@@ -86,6 +86,7 @@ class LossTerm:
 
     ``adversarial`` terms need a discriminator; ``conditional`` says whether it sees the input too.
     ``generator_loss`` is minimised by G; ``discriminator_loss`` (adversarial terms) by D.
+    ``discriminator_losses`` adds named parts of D's loss to log (e.g. ``real`` and ``fake``).
     """
 
     adversarial: bool = False
@@ -99,6 +100,10 @@ class LossTerm:
 
     def discriminator_loss(self, step: StepTensors) -> torch.Tensor:
         raise NotImplementedError(f"{type(self).__name__} is not adversarial")
+
+    def discriminator_losses(self, step: StepTensors) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """D's loss and its named parts for the log (none unless a term says)."""
+        return self.discriminator_loss(step), {}
 
 
 class Metric:

@@ -32,5 +32,11 @@ def register_metrics(register):
 
 
 @hookspec
+def register_trackers(register):
+    """Register experiment trackers: ``register(name, tracker_class, *, aliases=(), description="", override=False)``
+    (see :mod:`i2i.trackers`)."""
+
+
+@hookspec
 def register_commands(cli):
     """Add commands to the ``i2i`` click group."""

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from i2i import __version__
-from i2i.atomic import atomic_path, atomic_write_text
+from i2i.atomic import atomic_write_text, save_safetensors
 from i2i.errors import ConfigError, DataError, UnknownComponentError
 from i2i.task import PREPROCESS_MODES
 
@@ -158,13 +158,10 @@ def resolve_model_dir(path: Path | str) -> Path:
 
 def save_model_dir(path: Path | str, generator_state_dict: dict, config: dict[str, Any]) -> Path:
     """Write ``model.safetensors`` then ``config.json`` into ``path``, each replaced atomically."""
-    from safetensors.torch import save_file
-
     path = Path(path)
     validate_config(config)
     tensors = {key: value.detach().to("cpu").contiguous() for key, value in generator_state_dict.items()}
-    with atomic_path(path / WEIGHTS) as tmp:
-        save_file(tensors, str(tmp), metadata={"format": "pt"})
+    save_safetensors(tensors, path / WEIGHTS, metadata={"format": "pt"})
     atomic_write_text(path / CONFIG, json.dumps(config, indent=2) + "\n")
     return path
 

@@ -48,3 +48,8 @@ class Objective:
 
     def discriminator_loss(self, step: StepTensors) -> torch.Tensor:
         return self.adversarial.discriminator_loss(step)
+
+    def discriminator_losses(self, step: StepTensors) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """D's loss and its parts named ``d_<part>`` (``d_real``, ``d_fake`` for the GAN terms)."""
+        total, parts = self.adversarial.discriminator_losses(step)
+        return total, {f"d_{name}": value for name, value in parts.items()}

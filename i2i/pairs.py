@@ -6,9 +6,11 @@ Layouts (``root/<split>/`` is the split folder):
   the public pix2pix archives.
 - ``folders``: ``<split>/A/`` and ``<split>/B/`` holding files with the same stems (suffixes may differ).
 - ``photos``: single photos in ``<split>/``; a task's ``pair_maker(photo, generator) -> (A, B)`` makes
-  each pair from the jittered photo (uint8 RGB (3, H, W)), returning float tensors in [-1, 1]. With no
-  split folders and photos directly in ``root/``, the split is made from each file name's hash:
-  ~90% train, ~5% val, ~5% test, stable when files are added or removed.
+  each pair from the jittered photo (uint8 RGB (3, H, W)), returning float tensors in [-1, 1].
+- ``auto``: ``folders`` where the split folder (or the flat root) holds ``A/`` and ``B/``, else ``aligned``.
+
+A flat root, with no ``train/``, ``val/`` or ``test/`` folder and the files (or ``A/`` + ``B/``) directly in
+it, is split by each file name's hash: ~90% train, ~5% val, ~5% test, stable when files are added or removed.
 
 Files are any image torchvision decodes (8- or 16-bit, 1–4 channels) or ``.npy`` arrays (H, W, C) of
 uint8, uint16 or float32 in [0, 1] for N-channel data (loaded without unpickling).
@@ -38,17 +40,51 @@ _EXPECTED = {
     "aligned": "images with A on the left half and B on the right",
     "folders": "A/ and B/ folders of images with matching names",
     "photos": "photos",
+    "auto": "A/ and B/ folders of images with matching names, or images with A on the left half and B on the right",
 }
+
+
+def is_flat(root: Path | str) -> bool:
+    """Whether ``root`` has none of the split folders (its pairs are split by file name hash)."""
+    return not any((Path(root) / split).is_dir() for split in PHOTO_SPLIT)
+
+
+def resolve_layout(root: Path | str, split: str, layout: Layout) -> Layout:
+    """``layout``, with ``auto`` decided from the data: ``folders`` where there are ``A/`` and ``B/``, else ``aligned``."""
+    if layout not in get_args(Layout):
+        raise ConfigError(f"unknown data layout {layout!r}: use one of {', '.join(get_args(Layout))}")
+    if layout != "auto":
+        return layout
+    folder = Path(root) if is_flat(root) else Path(root) / split
+    if (folder / "A").is_dir() and (folder / "B").is_dir():
+        return "folders"
+    if folder.is_dir() and list_images(folder):
+        return "aligned"
+    if not folder.is_dir():
+        raise DataError(f"missing split folder {folder}: expected {_EXPECTED['auto']} there")
+    raise DataError(f"{folder} holds neither A/ and B/ folders nor images: expected {_EXPECTED['auto']}")
+
+
+def has_split(root: Path | str, split: str, layout: Layout) -> bool:
+    """Whether ``split`` has pairs: its folder exists, or a flat root's hash split gives it some."""
+    if (Path(root) / split).is_dir():
+        return True
+    try:
+        return is_flat(root) and bool(find_items(root, split, layout))
+    except DataError:
+        return False
 
 
 def find_items(root: Path | str, split: str, layout: Layout) -> list[tuple[Path, ...]]:
     """The files of each pair of ``split``, sorted by name: ``(path,)`` or, for folders, ``(a, b)``."""
-    if layout not in get_args(Layout):
-        raise ConfigError(f"unknown data layout {layout!r}: use one of {', '.join(get_args(Layout))}")
+    layout = resolve_layout(root, split, layout)
     root = Path(root)
     folder = root / split
-    if layout == "photos" and not folder.is_dir() and root.is_dir() and list_images(root):
-        return [(path,) for path in _hash_split(list_images(root), split, root)]
+    if not folder.is_dir() and root.is_dir() and is_flat(root):
+        if layout == "folders" and (root / "A").is_dir() and (root / "B").is_dir():
+            return _hash_split(_match_folders(root), split, root)
+        if layout != "folders" and list_images(root):
+            return _hash_split([(path,) for path in list_images(root)], split, root)
     if not folder.is_dir():
         raise DataError(f"missing split folder {folder}: expected {_EXPECTED[layout]} there")
     if layout == "folders":
@@ -84,16 +120,33 @@ def _match_folders(folder: Path) -> list[tuple[Path, Path]]:
     return [(a[stem], b[stem]) for stem in sorted(a)]
 
 
-def _hash_split(paths: list[Path], split: str, root: Path) -> list[Path]:
+def _hash_split(items: list[tuple[Path, ...]], split: str, root: Path) -> list[tuple[Path, ...]]:
     if split not in PHOTO_SPLIT:
-        raise DataError(f"missing split folder {root / split}: photos directly in {root} split only into "
+        raise DataError(f"missing split folder {root / split}: files directly in {root} split only into "
                         f"{', '.join(PHOTO_SPLIT)}")
     low, high = PHOTO_SPLIT[split]
-    chosen = [p for p in paths if low <= derive_seed("split", p.name) / 2**63 < high]
+    chosen = [item for item in items if low <= derive_seed("split", item[0].name) / 2**63 < high]
     if not chosen:
-        raise DataError(f"no photos fall in split {split!r} of {root} ({len(paths)} photos): add photos "
+        raise DataError(f"no files fall in split {split!r} of {root} ({len(items)} in all): add files "
                         f"or make {root / split}/")
     return chosen
+
+
+def subset(items: list, count: int | None, seed: int) -> list:
+    """At most ``count`` of ``items``, chosen by ``seed`` (the same ones on every run), in their order."""
+    if count is None or len(items) <= count:
+        return items
+    generator = torch.Generator().manual_seed(derive_seed(seed, "subset"))
+    return [items[i] for i in sorted(torch.randperm(len(items), generator=generator)[:count].tolist())]
+
+
+def describe_data(dataset: "PairDataset") -> str:
+    """How a dataset's files were read, e.g. ``A/ + B/ folders in train/ val/ test/``, for the run's header."""
+    kind = {"aligned": "A|B side-by-side images", "folders": "A/ + B/ folders", "photos": "photos"}[dataset.layout]
+    if not is_flat(dataset.root):
+        return f"{kind} in {dataset.root}"
+    shares = ", ".join(f"{round(100 * (high - low))}% {split}" for split, (low, high) in PHOTO_SPLIT.items())
+    return f"{kind} directly in {dataset.root} (no train/ val/ test/ folders: split by file name hash, {shares})"
 
 
 def resolve_pair_maker(pair_maker: PairMaker | str | None) -> PairMaker:
@@ -135,6 +188,7 @@ class PairDataset(Dataset):
     Randomness comes from ``(seed, epoch, index)`` only: index with ``(epoch, index)`` keys (what
     :mod:`i2i.sampling` yields) or with an int after :meth:`set_epoch`; in evaluation epoch is ignored.
 
+    ``max_items`` keeps that many items at most, a subset fixed by ``seed`` (:func:`subset`).
     Decoded, resized images stay in memory up to ``cache_bytes`` per process (each worker has its own).
     With ``skip_bad_images`` an undecodable file is reported once per process (a warning naming it) and
     replaced by the next decodable item in index order; otherwise access raises :class:`DataError`.
@@ -144,11 +198,13 @@ class PairDataset(Dataset):
         self, root: Path | str, split: str = "train", *, layout: Layout = "aligned", direction: Direction = "AtoB",
         in_channels: int = 3, out_channels: int = 3, load_size: int = 286, crop_size: int = 256,
         flip: bool = True, train: bool | None = None, pair_maker: PairMaker | str | None = None, seed: int = 0,
-        cache_bytes: int = 2 << 30, skip_bad_images: bool = False, preprocess: str = "resize_and_crop",
+        cache_bytes: int = 2 << 30, skip_bad_images: bool = False, max_items: int | None = None,
+        preprocess: str = "resize_and_crop",
     ) -> None:
         if direction not in get_args(Direction):
             raise ConfigError(f"unknown direction {direction!r}: use AtoB or BtoA")
-        self.items = find_items(root, split, layout)
+        self.root, layout = Path(root), resolve_layout(root, split, layout)
+        self.items = subset(find_items(root, split, layout), max_items, seed)
         self.layout, self.swap = layout, direction == "BtoA"
         self.in_channels, self.out_channels = in_channels, out_channels
         self.jitter = PairJitter(load_size, crop_size, flip, split == "train" if train is None else train, preprocess)

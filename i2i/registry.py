@@ -10,10 +10,11 @@ from typing import Any
 
 from i2i.errors import RegistryConflictError, UnknownComponentError
 
-KINDS = ("generators", "discriminators", "losses", "tasks", "metrics")
+KINDS = ("generators", "discriminators", "losses", "tasks", "metrics", "trackers")
 SINGULAR = {"generators": "generator", "discriminators": "discriminator", "losses": "loss", "tasks": "task",
-            "metrics": "metric"}
+            "metrics": "metric", "trackers": "tracker"}
 _PLURAL = {singular: kind for kind, singular in SINGULAR.items()}
+_GLOB_CHARS = frozenset("*?[")
 
 
 def import_target(target: str) -> Any:
@@ -23,6 +24,13 @@ def import_target(target: str) -> Any:
     for part in attr.split(".") if attr else ():
         obj = getattr(obj, part)
     return obj
+
+
+def name_matches(name: str, pattern: str) -> bool:
+    """``pattern`` as a glob when it has wildcards, else as a case-insensitive substring of ``name``."""
+    if _GLOB_CHARS & set(pattern):
+        return fnmatch.fnmatchcase(name, pattern)
+    return pattern.lower() in name.lower()
 
 
 def normalize_kind(kind: str) -> str:
@@ -162,12 +170,16 @@ class Registry:
         return sorted(self._entries[normalize_kind(kind)])
 
     def list(self, kind: str | None = None, pattern: str = "*") -> list[Entry]:
-        """Entries whose name or an alias matches the shell-style ``pattern``, sorted by kind then name."""
+        """Entries whose name or an alias matches ``pattern``, sorted by kind then name.
+
+        A pattern with ``*``, ``?`` or ``[`` is a shell-style glob over the whole name; any other pattern
+        matches names that contain it, ignoring case (``unet`` finds ``unet`` and ``unet_128``).
+        """
         kinds = KINDS if kind is None else (normalize_kind(kind),)
         found = []
         for k in kinds:
             for entry in sorted(self._entries[k].values(), key=lambda e: e.name):
-                if any(fnmatch.fnmatchcase(n, pattern) for n in (entry.name, *entry.aliases)):
+                if any(name_matches(n, pattern) for n in (entry.name, *entry.aliases)):
                     found.append(entry)
         return found
 

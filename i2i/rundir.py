@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import shutil
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from i2i.atomic import atomic_write_text
+from i2i.atomic import atomic_write_text, remove_leftovers
 from i2i.errors import DataError
 
 
@@ -26,7 +30,8 @@ class RunDir:
     """Paths and small writers for one training run.
 
     Layout: ``config.json``, ``metrics.jsonl``, ``samples/epoch_NNNN.png``,
-    ``checkpoints/{latest,best,epoch_NNNN}.safetensors``, ``model/`` (exported generator).
+    ``checkpoints/{latest,best,epoch_NNNN}.safetensors``, ``model/`` (exported generator), and while a
+    process trains it, ``.lock`` (the run lock) with ``.lock.pid`` (its holder).
     """
 
     def __init__(self, path: Path | str) -> None:
@@ -36,6 +41,7 @@ class RunDir:
         self.samples = self.path / "samples"
         self.checkpoints = self.path / "checkpoints"
         self.model = self.path / "model"
+        self.lock_path = self.path / ".lock"
 
     @staticmethod
     def default_path(task: str, root: Path | str = "runs") -> Path:
@@ -47,13 +53,48 @@ class RunDir:
             if self.has_checkpoint():
                 raise DataError(f"{self.path} already holds a run; resume it with --resume {self.path} "
                                 f"or pick another --out")
-            self.metrics_path.unlink(missing_ok=True)
+            self.clear_progress()
         for folder in (self.samples, self.checkpoints):
             folder.mkdir(parents=True, exist_ok=True)
         return self
 
+    def clear_progress(self) -> None:
+        """Forget everything a run that never saved ``latest`` wrote: metrics, sample grids, checkpoints, model."""
+        self.metrics_path.unlink(missing_ok=True)
+        for pattern, folder in (("epoch_*.png", self.samples), ("*.safetensors", self.checkpoints)):
+            for path in folder.glob(pattern):
+                path.unlink()
+        shutil.rmtree(self.model, ignore_errors=True)
+
+    @contextlib.contextmanager
+    def lock(self) -> Iterator["RunDir"]:
+        """Hold the run lock (an OS file lock, dropped if the process dies) while training; a second process
+        gets one clear line naming the holder's PID. Then delete what interrupted writes left behind."""
+        from filelock import FileLock, Timeout
+
+        self.path.mkdir(parents=True, exist_ok=True)
+        pid_path = self.lock_path.with_name(".lock.pid")
+        lock = FileLock(self.lock_path)
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            holder = pid_path.read_text(encoding="utf-8").strip() if pid_path.is_file() else "unknown"
+            raise DataError(f"{self.path} is in use by another i2i process (PID {holder}); wait for it to end "
+                            f"or stop it first") from None
+        try:
+            atomic_write_text(pid_path, f"{os.getpid()}\n")
+            for folder in (self.path, self.checkpoints, self.model):
+                remove_leftovers(folder)
+            yield self
+        finally:
+            pid_path.unlink(missing_ok=True)
+            lock.release()
+
     def write_config(self, config: dict[str, Any]) -> None:
-        atomic_write_text(self.config_path, json.dumps(config, indent=2) + "\n")
+        try:
+            atomic_write_text(self.config_path, json.dumps(config, indent=2) + "\n")
+        except OSError as exc:
+            raise DataError(f"cannot write {self.config_path}: {exc.strerror or exc}") from exc
 
     def read_config(self) -> dict[str, Any]:
         if not self.config_path.is_file():
@@ -66,14 +107,17 @@ class RunDir:
             raise DataError(f"cannot read {self.config_path}: {exc}") from exc
 
     def has_checkpoint(self) -> bool:
-        return self.checkpoints.is_dir() and any(self.checkpoints.glob("*.safetensors"))
+        """Whether the run saved ``latest`` (a run killed before that has nothing to resume from)."""
+        return self.checkpoint("latest").is_file()
 
-    def drop_metrics_after(self, step: int) -> None:
-        """Forget records of steps after ``step`` (logged after the checkpoint a resumed run restarts from)."""
+    def drop_metrics_after(self, step: int, *, epoch_ended: bool = True) -> None:
+        """Forget records logged after the checkpoint a resumed run restarts from: those of later steps, and
+        unless ``epoch_ended``, the epoch-end record of ``step`` itself (that epoch's end is done again)."""
         if not self.metrics_path.is_file():
             return
         lines = self.metrics_path.read_text(encoding="utf-8").splitlines(keepends=True)
-        kept = [line for line in lines if _step_of(line) <= step]
+        kept = [line for line in lines if _step_of(line) < step or _step_of(line) == step and
+                (epoch_ended or _is_step_record(line))]
         if len(kept) != len(lines):
             atomic_write_text(self.metrics_path, "".join(kept))
 
@@ -86,6 +130,11 @@ class RunDir:
 
     def sample(self, epoch: int) -> Path:
         return self.samples / f"epoch_{epoch:04d}.png"
+
+
+def _is_step_record(line: str) -> bool:
+    """A training step's record (it has the learning rate), not an epoch's end."""
+    return "lr" in json.loads(line)
 
 
 def _step_of(line: str) -> float:

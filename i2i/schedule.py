@@ -43,7 +43,7 @@ class PlateauState:
 
 @dataclass
 class LrSchedule:
-    """One run's policy; ``factor(epoch)`` gives the multiplier, ``observe(score)`` feeds ``plateau``."""
+    """One run's policy; ``factor(epoch)`` gives the multiplier, ``after_score`` feeds ``plateau``."""
 
     policy: str = "linear"
     epochs: int = 100
@@ -64,20 +64,22 @@ class LrSchedule:
             return (1 + math.cos(math.pi * epoch / self.epochs)) / 2
         return self.plateau.factor
 
-    def observe(self, score: float, base_lr: float) -> None:
-        """One validation's score (``plateau`` only): ReduceLROnPlateau's step, in relative-threshold mode."""
+    def after_score(self, score: float, base_lr: float) -> dict:
+        """The state (:meth:`state_dict`) after one validation's score, this one unchanged: ReduceLROnPlateau's
+        step in relative-threshold mode for ``plateau``, nothing for the others."""
+        state = PlateauState(**self.state_dict())
         if self.policy != "plateau":
-            return
-        state = self.plateau
+            return asdict(state)
         if state.best is None or (score > state.best * (1 + PLATEAU_THRESHOLD) if self.higher_is_better
                                   else score < state.best * (1 - PLATEAU_THRESHOLD)):
             state.best, state.bad_epochs = score, 0
-            return
+            return asdict(state)
         state.bad_epochs += 1
         if state.bad_epochs > PLATEAU_PATIENCE:
             if base_lr * state.factor * (1 - PLATEAU_FACTOR) > PLATEAU_EPS:  # torch skips changes below eps
                 state.factor *= PLATEAU_FACTOR
             state.bad_epochs = 0
+        return asdict(state)
 
     def state_dict(self) -> dict:
         return asdict(self.plateau)

@@ -10,7 +10,7 @@ from i2i.errors import ConfigError
 PREPROCESS_MODES = ("resize_and_crop", "crop", "scale_width", "scale_width_and_crop", "none")
 """The PyTorch port's ``--preprocess`` modes (see :mod:`i2i.augment`)."""
 
-Layout = Literal["aligned", "folders", "photos"]
+Layout = Literal["aligned", "folders", "photos", "auto"]
 Direction = Literal["AtoB", "BtoA"]
 
 
@@ -66,7 +66,8 @@ class Task:
     """A translation problem: how to get and read its pairs, its channels, recipe and defaults.
 
     ``layout``: ``aligned`` (A|B side by side in split folders), ``folders`` (``A/`` and ``B/`` with
-    matching names, per split) or ``photos`` (single photos; ``pair_maker`` makes (A, B) from each).
+    matching names, per split), ``photos`` (single photos; ``pair_maker`` makes (A, B) from each) or
+    ``auto`` (``folders`` where the data has ``A/`` and ``B/``, else ``aligned``; see :mod:`i2i.pairs`).
     ``pair_maker`` and ``synthesize`` are lazy ``"module:attr"`` strings so listing tasks stays light.
     ``synthesize(root, split)`` writes a synthetic aligned split at the task's own sizes (offline tasks).
     ``prepare(source, dest)`` builds the split folders in ``dest`` from the user's copy of the data in its

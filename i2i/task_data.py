@@ -119,6 +119,8 @@ def missing_data_hint(task: Task) -> str:
         return "pass --data DIR (any folder of photos)"
     if any(source.kind in ("url", "hub") for source in task.sources):
         return f"run `i2i data get {task.name}` or pass --data DIR"
+    if task.prepare is None:
+        return "pass --data DIR"
     return f"prepare it with `i2i data prepare {task.name} --from PATH` or pass --data DIR"
 
 

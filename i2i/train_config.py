@@ -31,8 +31,10 @@ class TrainConfig(Recipe):
     seed: int = 0
     val_every: int = 1
     val_metrics: list[str] = field(default_factory=lambda: ["l1", "psnr", "ssim"])
-    best_metric: str = "psnr"
+    best_metric: str | None = None  # keep checkpoints/best by this validation metric; None: no best checkpoint
     save_every: int = 5
+    save_training_state: bool = False  # periodic and best checkpoints hold G, D and optimisers, not only G
+    max_train: int | None = None  # train on this many pairs of the train split at most (a seeded subset)
     log_every: int = 50
     samples: int = 4
     inference_mode: str = "paper"
@@ -98,10 +100,12 @@ class TrainConfig(Recipe):
             raise ConfigError("Adam's betas must lie in [0, 1)")
         if self.epochs < 0 or self.epochs + self.epochs_decay < 1:
             raise ConfigError("train for at least one epoch (--epochs + --epochs-decay >= 1)")
+        if self.max_train is not None and self.max_train < 1:
+            raise ConfigError("--max-train must be >= 1")
         check_policy(self.lr_policy, self.epochs, self.lr_decay_every)
         check_preprocess(self.preprocess, self.load_size, self.crop_size)
         check_init(self.init_type, self.init_gain)
-        if self.best_metric not in self.val_metrics:
+        if self.best_metric is not None and self.best_metric not in self.val_metrics:
             raise ConfigError(f"--best-metric {self.best_metric!r} is not among the validation metrics "
                               f"({', '.join(self.val_metrics)})")
 

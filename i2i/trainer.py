@@ -28,11 +28,13 @@ class StepResult:
     g_parts: dict[str, torch.Tensor]
     d_loss: torch.Tensor | None
     fake_b: torch.Tensor = field(repr=False)
+    d_parts: dict[str, torch.Tensor] = field(default_factory=dict)
 
     def as_floats(self) -> dict[str, float]:
         values = {"loss_g": self.g_total, **{f"loss_{k}": v for k, v in self.g_parts.items()}}
         if self.d_loss is not None:
             values["loss_d"] = self.d_loss
+            values.update({f"loss_{k}": v for k, v in self.d_parts.items()})
         return {k: float(v.detach()) for k, v in values.items()}
 
 
@@ -122,11 +124,11 @@ class PairTrainer:
         with self._forward():
             fake_b = self.generator(real_a)
         step = StepTensors(real_a, real_b, fake_b, self.discriminator)
-        d_loss = None
+        d_loss, d_parts = None, {}
         if self.discriminator is not None:
             self.discriminator.requires_grad_(True)
             with self._forward():
-                d_loss = self.objective.discriminator_loss(step)
+                d_loss, d_parts = self.objective.discriminator_losses(step)
             self._backward_step(d_loss, self.opt_d)
             self.discriminator.requires_grad_(False)  # G's step must not accumulate D gradients
         with self._forward():
@@ -134,7 +136,7 @@ class PairTrainer:
         self._backward_step(g_total, self.opt_g)
         if self.scaler is not None:
             self.scaler.update()
-        return StepResult(g_total, g_parts, d_loss, fake_b)
+        return StepResult(g_total, g_parts, d_loss, fake_b, d_parts)
 
 
 class Throughput:

@@ -16,10 +16,14 @@ import torch
 from tqdm.auto import tqdm
 
 from i2i import __version__
+from i2i.atomic import staged_dir
 from i2i.checkpoint import load_checkpoint, save_checkpoint
 from i2i.errors import ConfigError, DataError, I2IError, Interrupted
+from i2i.faults import fault_point
+from i2i.modeldir import load_config
+from i2i.monitor import RunMonitor
 from i2i.objective import Objective
-from i2i.pairs import PairDataset
+from i2i.pairs import PairDataset, has_split
 from i2i.plugins import get_plugins, plugin_versions
 from i2i.rundir import RunDir
 from i2i.sampling import build_loader
@@ -93,15 +97,17 @@ class TrainingRun:
                                    channels_last=channels_last, small_conv_gemm=cpu_gemm)
         root = task_data_root(self.task, config.data)
         self.train_set = self._dataset(root, "train", train=True)
-        self.val_set = self._dataset(root, "val", train=False) if (root / "val").is_dir() else None
+        self.val_set = self._dataset(root, "val", train=False) if has_split(root, "val", self.task.layout) else None
         self.loader = build_loader(self.train_set, config.batch_size, shuffle=True, seed=config.seed,
                                    num_workers=num_workers)
         self.validator = Validator(config, registry, device, precision)
         self.schedule = LrSchedule(config.lr_policy, config.epochs, config.epochs_decay, config.lr_decay_every,
-                                   registry.resolve("metrics", config.best_metric).higher_is_better)
-        if config.lr_policy == "plateau" and (self.val_set is None or not config.val_every):
-            raise ConfigError("--lr-policy plateau follows the validation score: it needs a val split and "
-                              "--val-every >= 1")
+                                   config.best_metric is not None
+                                   and registry.resolve("metrics", config.best_metric).higher_is_better)
+        if config.lr_policy == "plateau" and (self.val_set is None or not config.val_every or not config.best_metric):
+            raise ConfigError("--lr-policy plateau follows the validation score: it needs a val split, "
+                              "--val-every >= 1 and a --best-metric")
+        self.monitor = RunMonitor(run, config.total_epochs, self.loader.batch_sampler.batches_per_epoch(), quiet=quiet)
         self.epoch, self.batch_in_epoch, self.global_step = 0, 0, 0
         self.best: float | None = None
         self._in_step = self._stop_requested = False
@@ -112,7 +118,13 @@ class TrainingRun:
                            in_channels=c.in_channels, out_channels=c.out_channels, load_size=c.load_size,
                            crop_size=c.crop_size, flip=c.flip, train=train, seed=c.seed,
                            pair_maker=self.task.pair_maker, skip_bad_images=c.skip_bad_images,
-                           preprocess=c.preprocess)
+                           max_items=c.max_train if split == "train" else None, preprocess=c.preprocess)
+
+    def disk_plan(self):
+        """What the run's checkpoints and model will take on disk (:mod:`i2i.disk_plan`)."""
+        from i2i.disk_plan import plan_disk
+
+        return plan_disk(self.config, self.trainer.generator, self.trainer.discriminator)
 
     def write_config(self, runtime: dict[str, Any] | None = None) -> None:
         """The resolved config, with the i2i and plugin versions that ran it and this session's ``runtime``
@@ -127,17 +139,57 @@ class TrainingRun:
         return {"epoch": self.epoch, "batch_in_epoch": self.batch_in_epoch, "global_step": self.global_step,
                 "best": self.best, "i2i_version": __version__, "lr_schedule": self.schedule.state_dict()}
 
-    def save(self, name: str) -> Path:
-        return save_checkpoint(self.run.checkpoint(name), self.trainer.modules, self.trainer.optimizers,
-                               self._meta(), self.trainer.scaler)
+    def save(self, name: str, **meta: Any) -> Path:
+        """Checkpoint ``name`` of the current state (``meta`` overrides the recorded position): ``latest`` holds
+        the whole training state (resume needs it); the others hold the generator's weights only, unless the
+        run was started with --save-training-state."""
+        full = name == "latest" or self.config.save_training_state
+        modules = self.trainer.modules if full else {"generator": self.trainer.generator}
+        optimizers = self.trainer.optimizers if full else {}
+        try:
+            return save_checkpoint(self.run.checkpoint(name), modules, optimizers,
+                                   {**self._meta(), "training_state": full, **meta},
+                                   self.trainer.scaler if full else None)
+        except OSError as exc:
+            raise self._io_error(exc) from exc
+
+    def _io_error(self, exc: OSError) -> DataError:
+        """An I/O error (e.g. a full disk) as one line: checkpoints are replaced atomically, the last one is whole."""
+        return DataError(f"{exc.strerror or exc}: {exc.filename or self.run.path}; the last complete checkpoint is "
+                         f"kept: fix that (e.g. free some space) and resume with `i2i train --resume {self.run.path}`")
 
     def resume(self) -> None:
-        """Continue from the latest checkpoint: weights, optimisers, RNG and position in the epoch."""
-        if not self.run.checkpoint("latest").is_file():
-            raise DataError(f"{self.run.path} has no checkpoint to resume from (it stopped before saving one); "
-                            f"start it again with --out {self.run.path}")
+        """Continue from the latest checkpoint: weights, optimisers, RNG and position in the epoch. A run that
+        never saved one starts from scratch; one whose model/ lags its checkpoint ends that epoch again."""
+        if not self.run.has_checkpoint():
+            self.run.clear_progress()
+            return
         self.load("latest")
-        self.run.drop_metrics_after(self.global_step)
+        if self.batch_in_epoch == 0 and self.epoch > 0 and not self._exported(self.epoch):
+            # stopped between the checkpoint and the export by an earlier i2i, which saved `latest` first
+            self.epoch, self.batch_in_epoch = self.epoch - 1, self.loader.batch_sampler.batches_per_epoch()
+        self.run.drop_metrics_after(self.global_step, epoch_ended=self.batch_in_epoch == 0)
+
+    def _exported(self, epoch: int) -> bool:
+        """Whether model/ holds the generator of ``epoch``."""
+        try:
+            return load_config(self.run.model)["provenance"]["epochs"] == epoch
+        except I2IError:
+            return False
+
+    @property
+    def resume_point(self) -> str:
+        """Where training continues, in words."""
+        if self.global_step == 0:
+            return "from its start (it saved no checkpoint)"
+        if self.epoch_trained:
+            return f"at the end of epoch {self.epoch + 1}"
+        return f"at epoch {self.epoch + 1}, batch {self.batch_in_epoch + 1}"
+
+    @property
+    def epoch_trained(self) -> bool:
+        """Every batch of the current epoch is done and its end (validation, export, ``latest``) is not."""
+        return self.batch_in_epoch == self.loader.batch_sampler.batches_per_epoch()
 
     def load(self, name: str = "latest") -> None:
         meta = load_checkpoint(self.run.checkpoint(name), self.trainer.modules, self.trainer.optimizers,
@@ -146,18 +198,18 @@ class TrainingRun:
         self.global_step, self.best = meta["global_step"], meta["best"]
         self.schedule.load_state_dict(meta.get("lr_schedule"))
 
-    def export_model(self) -> Path:
-        """Write the generator as a model dir (``RUN/model``) that the translator loads without flags."""
+    def export_model(self, epoch: int) -> Path:
+        """Write the generator, trained for ``epoch`` epochs, as a model dir (``RUN/model``) that the translator
+        loads without flags; its files are staged and swapped in together."""
         from i2i.modelcard import write_model_card
-        from i2i.modeldir import model_config, save_model_dir
+        from i2i.modeldir import save_model_dir
+        from i2i.run_checkpoint import run_model_config
 
-        c = self.config
         state = {k: v.detach().cpu() for k, v in self.trainer.generator.state_dict().items()}
-        model_dir = save_model_dir(self.run.model, state, model_config(
-            c.generator, c.generator_args, in_channels=c.in_channels, out_channels=c.out_channels,
-            load_size=c.load_size, crop_size=c.crop_size, task=c.task, direction=c.direction,
-            inference_mode=c.inference_mode, dataset=c.data or c.task, epochs=self.epoch, preprocess=c.preprocess))
-        return write_model_card(model_dir, samples=self.run.samples)
+        with staged_dir(self.run.model) as staging:
+            save_model_dir(staging, state, run_model_config(self.config, epoch))
+            write_model_card(staging, samples=self.run.samples)
+        return self.run.model
 
     # --- loop -------------------------------------------------------------------------------------
 
@@ -174,9 +226,13 @@ class TrainingRun:
                 raise Interrupted(f"stopped during a step without saving; `i2i train --resume {self.run.path}` "
                                f"continues from the last saved checkpoint") from None
             self.save("latest")
-            raise Interrupted(f"interrupted in epoch {self.epoch + 1} after batch {self.batch_in_epoch} of "
-                           f"{self.loader.batch_sampler.batches_per_epoch()}; checkpoint saved: resume with "
-                           f"`i2i train --resume {self.run.path}`") from None
+            where = (f"at the end of epoch {self.epoch + 1} (it ends again on resuming)" if self.epoch_trained else
+                     f"in epoch {self.epoch + 1} after batch {self.batch_in_epoch} of "
+                     f"{self.loader.batch_sampler.batches_per_epoch()}")
+            raise Interrupted(f"interrupted {where}; checkpoint saved: resume with "
+                              f"`i2i train --resume {self.run.path}`") from None
+        except OSError as exc:
+            raise self._io_error(exc) from exc
         return self.run.model
 
     @contextlib.contextmanager
@@ -206,7 +262,7 @@ class TrainingRun:
         if len(loader) + self.batch_in_epoch == 0:
             raise DataError(f"the train split has fewer images than --batch-size {c.batch_size}")
         bar = tqdm(total=len(loader) + self.batch_in_epoch, initial=self.batch_in_epoch, disable=True if self.quiet else None,
-                   desc=f"epoch {self.epoch + 1}/{c.total_epochs}", unit="it", dynamic_ncols=True, leave=False)
+                   desc=f"epoch {self.epoch + 1}/{c.total_epochs}", unit="it", dynamic_ncols=True, leave=True)
         throughput, last_save = Throughput(), time.monotonic()
         with bar:
             for batch in loader:
@@ -221,8 +277,10 @@ class TrainingRun:
                     if not all(math.isfinite(v) for v in losses.values()):
                         raise I2IError(f"loss became non-finite at step {self.global_step}: {losses}; "
                                        f"try --precision fp32 or a lower --lr")
-                    self.run.log({"epoch": self.epoch + 1, "step": self.global_step, "lr": lr,
-                                  "img_per_s": round(throughput.take(), 3), **losses})
+                    record = {"epoch": self.epoch + 1, "step": self.global_step, "lr": lr,
+                              "img_per_s": round(throughput.take(), 3), **losses}
+                    self.run.log(record)
+                    self.monitor.log(record)
                     bar.set_postfix({k.removeprefix("loss_"): f"{v:.3f}" for k, v in losses.items()})
                 if time.monotonic() - last_save > CHECKPOINT_MINUTES * 60:
                     self.save("latest")
@@ -232,22 +290,41 @@ class TrainingRun:
                     raise KeyboardInterrupt
 
     def _end_epoch(self) -> None:
+        """Sample grid, validation, best and periodic checkpoints, export, and last ``latest``, which records the
+        epoch as done. Until then the position stays "all batches of the epoch trained" (what Ctrl-C saves), and
+        each phase is idempotent, so a run stopped at any point ends the epoch again, to the same files."""
         c = self.config
-        self.epoch, self.batch_in_epoch = self.epoch + 1, 0
-        record: dict[str, Any] = {"epoch": self.epoch, "step": self.global_step}
+        epoch = self.epoch + 1
+        after = {"epoch": epoch, "batch_in_epoch": 0, "best": self.best,  # the position once the end is done
+                 "lr_schedule": self.schedule.state_dict()}
+        record: dict[str, Any] = {"epoch": epoch, "step": self.global_step}
         source = self.val_set if self.val_set is not None else self.train_set
-        self.validator.write_samples(self.trainer.generator, source, self.run.sample(self.epoch))
-        if self.val_set is not None and c.val_every and self.epoch % c.val_every == 0:
+        fault_point("end:samples")
+        self.validator.write_samples(self.trainer.generator, source, self.run.sample(epoch))
+        if self.val_set is not None and c.val_every and epoch % c.val_every == 0:
+            fault_point("end:validate")
             scores = self.validator.evaluate(self.trainer.generator, self.val_set)
             record["val"] = scores
-            self.schedule.observe(scores[c.best_metric], c.lr)
-            if self.validator.improved(scores, self.best):
-                self.best = scores[c.best_metric]
-                self.save("best")
+            if c.best_metric:
+                after["lr_schedule"] = self.schedule.after_score(scores[c.best_metric], c.lr)
+            if self.validator.improved(scores, after["best"]):
+                after["best"] = scores[c.best_metric]
+                self.save("best", **after)
+        fault_point("end:log")
         self.run.log(record)
-        self.save("latest")
-        if c.save_every and self.epoch % c.save_every == 0:
-            self.save(f"epoch_{self.epoch:04d}")
-        self.export_model()
-        print(f"epoch {self.epoch}/{c.total_epochs} done" +
+        self.monitor.log(record)
+        fault_point("end:periodic")
+        if c.save_every and epoch % c.save_every == 0:
+            self.save(f"epoch_{epoch:04d}", **after)
+        fault_point("end:export")
+        self.export_model(epoch)
+        fault_point("end:latest")
+        self.save("latest", **after)
+        self._in_step = True  # the position changes as a whole: a Ctrl-C now takes effect after it
+        self.epoch, self.batch_in_epoch, self.best = epoch, 0, after["best"]
+        self.schedule.load_state_dict(after["lr_schedule"])
+        self._in_step = False
+        print(f"epoch {epoch}/{c.total_epochs} done" +
               "".join(f", {k} {v:.4g}" for k, v in record.get("val", {}).items()), file=sys.stderr, flush=True)
+        if self._stop_requested:
+            raise KeyboardInterrupt

@@ -12,6 +12,7 @@ from torchvision.utils import make_grid
 from i2i.components import restore_training_mode, set_inference_mode
 from i2i.device import autocast
 from i2i.errors import ConfigError
+from i2i.faults import fault_point
 from i2i.images import match_channels, write_image
 from i2i.metric_set import MetricSet
 from i2i.tiling import pad_to_multiple
@@ -47,6 +48,7 @@ class Validator:
             with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
                 torch.manual_seed(_VAL_SEED)
                 for index in range(len(dataset)):
+                    fault_point("validating")
                     item = dataset[index]
                     output = self._translate(generator, item["a"][None])
                     metrics.update(item["a"][None], output.cpu(), item["b"][None])
@@ -55,6 +57,9 @@ class Validator:
         return {name: float(metric.compute()) for name, metric in metrics.active.items()}
 
     def improved(self, scores: dict[str, float], best: float | None) -> bool:
+        """Whether ``scores`` beat ``best`` on ``--best-metric``; always False when no best metric was asked for."""
+        if self.config.best_metric is None:
+            return False
         score = scores.get(self.config.best_metric)
         if score is None:
             return False

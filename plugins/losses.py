@@ -38,12 +38,15 @@ class GANLoss(LossTerm):
     def generator_target_loss(self, fake: torch.Tensor) -> torch.Tensor:
         return F.binary_cross_entropy_with_logits(fake.float(), torch.ones_like(fake, dtype=torch.float32))
 
-    def discriminator_loss(self, step: StepTensors) -> torch.Tensor:
+    def discriminator_losses(self, step: StepTensors) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         # Real and fake go through D in separate calls, as in the paper's code.
         fake = self.judge(step, step.fake_b.detach())
         real = self.judge(step, step.real_b)
         loss_real, loss_fake = self.real_fake_losses(real, fake)
-        return 0.5 * (loss_real + loss_fake)
+        return 0.5 * (loss_real + loss_fake), {"real": loss_real, "fake": loss_fake}
+
+    def discriminator_loss(self, step: StepTensors) -> torch.Tensor:
+        return self.discriminator_losses(step)[0]
 
     def generator_loss(self, step: StepTensors) -> torch.Tensor:
         return self.weight * self.generator_target_loss(self.judge(step, step.fake_b))

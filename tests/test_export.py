@@ -13,12 +13,12 @@ from click.testing import CliRunner
 from test_modeldir import save, tiny_unet
 
 from i2i.cli import cli
-from i2i.components import set_inference_mode
 from i2i.export import METADATA_KEY, default_output, export_model
-from i2i.modeldir import load_generator
+from i2i.translator import Translator
 
-# Sizes that are neither the export's example nor the built-in parity check's; batch sizes 1 and 3.
-SHAPES = [(1, 3, 96, 32), (3, 3, 64, 128)]
+# Sizes that are neither the export's example nor the built-in parity check's; batch sizes 1 and 3; sizes
+# that are not multiples of the generator's 32 (padded and cropped inside the graph), down to one pixel.
+SHAPES = [(1, 3, 96, 32), (3, 3, 64, 128), (1, 3, 300, 517), (1, 3, 5, 7), (1, 3, 1, 1)]
 
 
 @pytest.fixture(scope="module")
@@ -28,9 +28,9 @@ def model(tmp_path_factory) -> Path:
 
 
 def pytorch_eval(model: Path, x: torch.Tensor) -> torch.Tensor:
-    generator, _ = load_generator(model)
-    with torch.no_grad():
-        return set_inference_mode(generator, "eval")(x)
+    """What `i2i translate --mode eval` computes for ``x`` (any size)."""
+    translator = Translator.load(model, device="cpu", mode="eval")
+    return torch.stack(translator.translate_batch(list(x)))
 
 
 def random_inputs():
@@ -43,12 +43,13 @@ def test_onnx_export_matches_pytorch(model, tmp_path):
     result = CliRunner().invoke(cli, ["export", str(model), "--format", "onnx", "-o", str(out)])
     assert result.exit_code == 0, result.output
     assert result.stdout.strip() == str(out)
+    assert f"wrote onnx model to {out} (any height and width" in result.stderr
     assert "max abs difference vs PyTorch (eval mode)" in result.output
     session = onnxruntime.InferenceSession(str(out), providers=["CPUExecutionProvider"])
     for x in random_inputs():
         exported = torch.from_numpy(session.run(None, {"input": x.numpy()})[0])
         assert exported.shape == x.shape
-        assert (exported - pytorch_eval(model, x)).abs().max().item() < 1e-4
+        assert (exported - pytorch_eval(model, x)).abs().max().item() < 1e-4, x.shape
     metadata = {p.key: p.value for p in onnx.load(str(out)).metadata_props}
     assert json.loads(metadata[METADATA_KEY])["inference_mode"] == "eval"
 
@@ -62,7 +63,13 @@ def test_torchscript_export_matches_pytorch(model, tmp_path):
     assert json.loads(extra[f"{METADATA_KEY}.json"])["generator"]["name"] == "unet"
     with torch.no_grad():
         for x in random_inputs():
-            assert (module(x) - pytorch_eval(model, x)).abs().max().item() < 1e-4
+            assert (module(x) - pytorch_eval(model, x)).abs().max().item() < 1e-4, x.shape
+
+
+def test_relative_output_is_reported_absolute(model, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = export_model(model, "torchscript", "nested.pt", check=False)
+    assert result.path == tmp_path / "nested.pt" and result.path.is_file() and result.size_multiple == 32
 
 
 def test_default_names_and_bad_formats(tmp_path):

@@ -40,16 +40,16 @@ def batches(count: int, size: int = 32, n: int = 2, in_channels: int = 3, out_ch
 # --- the reference: the paper's step, written out ------------------------------------------------------
 
 def adversarial_losses(flavour: str):
-    """(D's loss on real and fake logits, G's loss on fake logits) per GAN flavour."""
+    """(D's losses on real and on fake logits, G's loss on fake logits) per GAN flavour; D minimises their mean."""
     if flavour in ("gan", "cgan"):
         def bce(logits, target):
             return F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, target))
-        return (lambda real, fake: 0.5 * (bce(fake, 0.0) + bce(real, 1.0))), (lambda fake: bce(fake, 1.0))
+        return (lambda real, fake: (bce(real, 1.0), bce(fake, 0.0))), (lambda fake: bce(fake, 1.0))
     if flavour == "lsgan":
-        return (lambda real, fake: 0.5 * (((real - 1) ** 2).mean() + (fake ** 2).mean())), \
+        return (lambda real, fake: (((real - 1) ** 2).mean(), (fake ** 2).mean())), \
             (lambda fake: ((fake - 1) ** 2).mean())
     assert flavour == "hinge"
-    return (lambda real, fake: 0.5 * (F.relu(1 - real).mean() + F.relu(1 + fake).mean())), \
+    return (lambda real, fake: (F.relu(1 - real).mean(), F.relu(1 + fake).mean())), \
         (lambda fake: -fake.mean())
 
 
@@ -78,12 +78,14 @@ class ReferenceStep:
             self.discriminator.requires_grad_(True)
             pred_fake = self.judge(x, fake.detach())
             pred_real = self.judge(x, y)
-            d_loss = d_objective(pred_real, pred_fake)
+            d_real, d_fake = d_objective(pred_real, pred_fake)
+            d_loss = 0.5 * (d_real + d_fake)
             self.opt_d.zero_grad()
             d_loss.backward()
             self.opt_d.step()
             self.d_grads = [p.grad.clone() for p in self.discriminator.parameters()]
             losses["loss_d"] = d_loss.item()
+            losses["loss_d_real"], losses["loss_d_fake"] = d_real.item(), d_fake.item()
             self.discriminator.requires_grad_(False)
             g_gan = g_objective(self.judge(x, fake))  # through the updated D
             losses[f"loss_g_{self.flavour}"] = g_gan.item()
@@ -202,7 +204,7 @@ def test_every_loss_combination_trains_a_step(loss):
     trainer = PairTrainer(generator, discriminator, objective, lr=LR, betas=BETAS, device=CPU)
     before = [p.detach().clone() for p in trainer.generator.parameters()]
     losses = trainer.step(*batches(1, in_channels=1, out_channels=3)[0]).as_floats()
-    expected = {"loss_g", *(f"loss_g_{t}" for t in terms)} | ({"loss_d"} if adversarial else set())
+    expected = {"loss_g", *(f"loss_g_{t}" for t in terms)} | ({"loss_d", "loss_d_real", "loss_d_fake"} if adversarial else set())
     assert set(losses) == expected
     assert all(torch.isfinite(torch.tensor(v)) for v in losses.values())
     assert any(not torch.equal(a, b) for a, b in zip(before, trainer.generator.parameters()))

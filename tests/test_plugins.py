@@ -31,16 +31,19 @@ def register_generators(register):
 
 def test_registry_get_alias_wildcard_and_lazy_resolution():
     registry = Registry()
-    registry.add("generators", "alpha", "collections:OrderedDict", source=HERE, aliases=("a",))
+    registry.add("generators", "alpha", "collections:OrderedDict", source=HERE, aliases=("first",))
     registry.add("generators", "beta", dict, source=HERE)
-    assert registry.get("generator", "a").name == "alpha"
+    assert registry.get("generator", "first").name == "alpha"
     entry = registry.get("generators", "alpha")
     assert entry._resolved is None  # nothing imported until first use
     import collections
 
     assert entry.resolve() is collections.OrderedDict
     assert [e.name for e in registry.list("generators", "b*")] == ["beta"]
-    assert [e.name for e in registry.list(pattern="a")] == ["alpha"]  # aliases match too
+    assert [e.name for e in registry.list(pattern="fir?t")] == ["alpha"]  # aliases match too
+    assert [e.name for e in registry.list(pattern="ETA")] == ["beta"]  # no wildcard: a substring, any case
+    assert [e.name for e in registry.list(pattern="a")] == ["alpha", "beta"]
+    assert registry.list(pattern="a*") == [entry]  # a glob matches the whole name
     assert entry.source == HERE
 
 
@@ -179,7 +182,7 @@ def test_cli_listing_does_not_import_torch(args):
 def test_contributing_documents_every_hook():
     text = (ROOT / "CONTRIBUTING.md").read_text()
     hooks = [name for name, fn in inspect.getmembers(hookspecs, inspect.isfunction) if name.startswith("register_")]
-    assert len(hooks) == 6
+    assert len(hooks) == 7
     for name in hooks:
         signature = f"{name}{inspect.signature(getattr(hookspecs, name))}"
         assert re.search(re.escape(signature), text), f"CONTRIBUTING.md does not document {signature}"

@@ -42,7 +42,7 @@ def test_plateau_matches_reduce_lr_on_plateau_and_survives_a_resume(higher):
     factors = []
     for epoch, score in enumerate(scores):
         factors.append(schedule.factor(epoch))
-        schedule.observe(score, base_lr=1.0)
+        schedule.load_state_dict(schedule.after_score(score, base_lr=1.0))
         if epoch == 8:  # a resume: the state goes through the checkpoint's JSON and back
             state = schedule.state_dict()
             schedule = LrSchedule("plateau", higher_is_better=higher)

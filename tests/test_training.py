@@ -102,6 +102,7 @@ def test_train_writes_the_run_dir_and_the_model_translates_any_size(data, tmp_pa
     result = train(data, "--epochs", 1, "--epochs-decay", 0, "--out", run, quiet=False)  # with the progress bar
     assert_ok(result)
     assert f"training demo: unet + patch70, loss l1+cgan, 1 epoch, {TRAIN_PAIRS} pairs" in result.output
+    assert f"data: A|B side-by-side images in {data}" in result.output
     assert "epoch 1/1 done, l1 " in result.output and "done: model in" in result.output
 
     config = json.loads((run / "config.json").read_text())
@@ -110,13 +111,16 @@ def test_train_writes_the_run_dir_and_the_model_translates_any_size(data, tmp_pa
     logged = records(run)
     losses = [r for r in logged if "loss_g" in r]
     assert [r["step"] for r in losses] == list(range(1, TRAIN_PAIRS + 1))
-    assert all(r["lr"] == 2e-4 and r["img_per_s"] > 0 and {"loss_d", "loss_g_l1", "loss_g_cgan"} <= r.keys()
-               for r in losses)
+    assert all(r["lr"] == 2e-4 and r["img_per_s"] > 0 and
+               {"loss_d", "loss_d_real", "loss_d_fake", "loss_g_l1", "loss_g_cgan"} <= r.keys() for r in losses)
+    assert all(r["loss_d"] == pytest.approx((r["loss_d_real"] + r["loss_d_fake"]) / 2, rel=1e-5) for r in losses)
     val = [r["val"] for r in logged if "val" in r]
     assert len(val) == 1 and set(val[0]) == {"l1", "psnr", "ssim"}
-    for name in ("samples/epoch_0001.png", "checkpoints/latest.safetensors", "checkpoints/best.safetensors",
-                 "model/model.safetensors", "model/config.json"):
+    for name in ("samples/epoch_0001.png", "checkpoints/latest.safetensors", "model/model.safetensors",
+                 "model/config.json", "index.html"):
         assert (run / name).is_file(), name
+    assert not (run / "checkpoints" / "best.safetensors").exists()  # only with --best-metric
+    assert "disk: about " in result.output and "latest checkpoint with training state" in result.output
     assert read_checkpoint_meta(run / "checkpoints" / "latest.safetensors")["epoch"] == 1
 
     Image.new("RGB", (517, 300), (90, 160, 40)).save(tmp_path / "img.png")
@@ -189,9 +193,10 @@ def test_second_ctrl_c_stops_without_saving_a_half_step(data, tmp_path, monkeypa
         result = train(data, *args)
     assert_one_line_error(result, "stopped during a step without saving")
     assert not (run / "checkpoints" / "latest.safetensors").exists()
-    # Nothing to resume: the run says so, and starting it again in the same folder is allowed.
-    assert_one_line_error(resume(run), "has no checkpoint to resume from", f"start it again with --out {run}")
-    assert_ok(train(data, *args))
+    # Nothing to resume: resuming starts it from scratch with its recorded config (so would --out of it).
+    result = i2i("train", "--resume", run, "--device", "cpu")
+    assert_ok(result)
+    assert f"resuming {run} from its start (it saved no checkpoint)" in result.output
     assert [r["step"] for r in records(run) if "loss_g" in r] == list(range(1, TRAIN_PAIRS + 1))
 
 

@@ -63,6 +63,6 @@ def test_l1_plus_wgangp_trains_on_the_cpu_gemm_path():
     x, y = torch.rand(2, 3, 32, 32) * 2 - 1, torch.rand(2, 3, 32, 32) * 2 - 1
     for _ in range(2):
         losses = trainer.step(x, y).as_floats()
-    assert set(losses) == {"loss_g", "loss_g_l1", "loss_g_wgangp", "loss_d"}
+    assert {"loss_g", "loss_g_l1", "loss_g_wgangp", "loss_d"} <= set(losses)
     assert all(math.isfinite(v) for v in losses.values())
     assert not torch.equal(before, big.weight)

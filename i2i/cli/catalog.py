@@ -50,10 +50,11 @@ def _split_kind(kind_or_pattern: str | None, pattern: str | None) -> tuple[str |
 @click.argument("pattern", required=False)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def list_command(kind: str | None, pattern: str | None, as_json: bool) -> None:
-    """List registered components, optionally of one KIND and matching a shell-style PATTERN.
+    """List registered components, optionally of one KIND and matching PATTERN.
 
-    KIND is one of generators, discriminators, losses, tasks, metrics. Examples:
-    `i2i list`, `i2i list tasks`, `i2i list discriminators 'patch*'`, `i2i list 'unet*'`.
+    KIND is one of generators, discriminators, losses, tasks, metrics. PATTERN is a shell-style glob
+    when it holds * ? or [, else a case-insensitive part of the name or an alias. Examples:
+    `i2i list`, `i2i list tasks`, `i2i list discriminators 'patch*'`, `i2i list edges`.
     """
     kind, pattern = _split_kind(kind, pattern)
     entries = _registry().list(kind, pattern)

@@ -45,8 +45,8 @@ def _status(task) -> dict:
 
 
 def _sources_line(status: dict) -> str:
-    if status["layout"] == "photos" and not status["sources"]:
-        return "any folder of photos (--data DIR)"
+    if status["layout"] in ("photos", "auto") and not status["sources"]:
+        return f"any folder of {'photos' if status['layout'] == 'photos' else 'pairs'} (--data DIR)"
     return ", ".join(f"{s['kind']} {location_name(s['location']) if s['kind'] == 'url' else s['location']}"
                      for s in status["sources"]) or "none (i2i data prepare / --data DIR)"
 

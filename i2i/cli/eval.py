@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from i2i.cli.options import ComponentName, hardware_options, parse_key_values, warn_if_slow
+from i2i.cli.options import ComponentName, checkpoint_option, hardware_options, parse_key_values, warn_if_slow
 from i2i.errors import ConfigError
 
 
@@ -55,13 +55,15 @@ def with_metric_options(command):
 @hardware_options
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for paper mode's dropout.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+@checkpoint_option
 def eval_command(model, task, data, split, num_test, metrics, metric_args, outputs, size, out, mode, device,
-                 precision, cpu_gemm, seed, quiet) -> None:
+                 precision, cpu_gemm, seed, quiet, checkpoint) -> None:
     """Score MODEL's outputs on a split (or existing --outputs) with the paper's metrics.
 
     Writes metrics.json, summary.md, index.html (metric table, plots, input | output | target rows)
     and images/. Metrics that need weights you have not supplied (fid, kid, fcn_score) are reported
-    as skipped with the reason. Examples: `i2i eval runs/facades-... --split val`,
+    as skipped with the reason. A run dir gives its final generator (model/), or with
+    --checkpoint best|latest|epoch_N that checkpoint's. Examples: `i2i eval runs/facades-... --split val`,
     `i2i eval --task cityscapes --outputs results/images --metrics fcn_score --metric-arg fcn_score.weights=fcn.pth`.
     """
     from tqdm import tqdm
@@ -70,6 +72,7 @@ def eval_command(model, task, data, split, num_test, metrics, metric_args, outpu
     from i2i.metric_set import MetricSet
     from i2i.modeldir import load_config, train_preprocess
     from i2i.plugins import get_registry
+    from i2i.run_checkpoint import checkpoint_model, checkpoint_report_dir
     from i2i.rundir import trained_data
     from i2i.task_data import task_data_root
 
@@ -77,8 +80,11 @@ def eval_command(model, task, data, split, num_test, metrics, metric_args, outpu
         raise ConfigError("give a MODEL to translate with, or --outputs with existing outputs")
     if model is not None and size is not None:
         raise ConfigError("--size is for --outputs without a MODEL; with a MODEL pairs take its crop size")
+    if checkpoint is not None and (model is None or outputs):
+        raise ConfigError("--checkpoint picks a run dir's generator to translate with; it needs MODEL and no --outputs")
     registry = get_registry()
-    config = load_config(model) if model else None
+    source_model = checkpoint_model(model, checkpoint) if model else None
+    config = load_config(source_model) if model else None
     task_name = task or (config or {}).get("task")
     if task_name is None:
         raise ConfigError("no task: pass --task to say how the data is laid out and which metrics to use")
@@ -99,11 +105,12 @@ def eval_command(model, task, data, split, num_test, metrics, metric_args, outpu
     else:
         from i2i.translator import Translator
 
-        translator = Translator.load(model, device=device, mode=mode, precision=precision, seed=seed,
+        translator = Translator.load(source_model, device=device, mode=mode, precision=precision, seed=seed,
                                      cpu_gemm=cpu_gemm)
         warn_if_slow(translator.precision_choice)
         items, source = translated(translator.translate, dataset), f"{model} ({translator.mode} mode)"
-    out_dir = Path(out) if out else report_dir(Path(model) if model and not outputs else Path(outputs), "eval", split)
+    out_dir = Path(out) if out else checkpoint_report_dir(
+        report_dir(Path(model) if model and not outputs else Path(outputs), "eval", split), checkpoint)
     with tqdm(total=len(dataset), unit="img", disable=True if quiet else None, dynamic_ncols=True) as bar:
         record = evaluate_items(items, metric_set, out_dir, f"{task_name} {split}: {source}", bar.update)
     summary = ", ".join(f"{k} {v:.4g}" for k, v in record["metrics"].items()) or "no metric could run"

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import click
 
+from i2i.cli.options import checkpoint_option
+from i2i.errors import ConfigError
+
 
 @click.command("push")
 @click.argument("source", metavar="DIR", type=click.Path(exists=True, file_okay=False))
@@ -13,14 +16,21 @@ import click
 @click.option("--token", help="Hugging Face token with write access [HF_TOKEN, or the one `hf auth login` saved].")
 @click.option("--with-training-state", is_flag=True,
               help="Also upload the run's checkpoints/latest.safetensors and config.json under training/.")
-def push_command(source, repo_id, private, revision, token, with_training_state) -> None:
+@checkpoint_option
+def push_command(source, repo_id, private, revision, token, with_training_state, checkpoint) -> None:
     """Upload DIR (a model dir, or a run dir's model/) to the Hub model repo ORG/NAME in one commit.
 
     The repo is created if it does not exist. A model dir without a README.md gets a generated model card.
+    A run dir pushes its final generator (model/), or with --checkpoint best|latest|epoch_N that
+    checkpoint's generator (with a model card and that epoch's sample grid).
     """
     from i2i.hub import push
+    from i2i.run_checkpoint import checkpoint_model
 
-    result = push(source, repo_id, private=private, revision=revision, token=token,
+    if checkpoint is not None and with_training_state:
+        raise ConfigError("--with-training-state uploads the run's latest state beside model/; "
+                          "push a --checkpoint without it")
+    result = push(checkpoint_model(source, checkpoint), repo_id, private=private, revision=revision, token=token,
                   with_training_state=with_training_state)
     click.echo(f"pushed {len(result.files)} files to {result.repo_id}@{result.revision}: commit {result.commit}",
                err=True)

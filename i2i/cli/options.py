@@ -49,6 +49,13 @@ class LossSpec(click.ParamType):
             self.fail(str(exc), param, ctx)
 
 
+def checkpoint_option(command):
+    """``--checkpoint best|latest|epoch_N`` for commands that take MODEL (see :mod:`i2i.run_checkpoint`)."""
+    return click.option("--checkpoint", metavar="best|latest|epoch_N",
+                        help="With a run dir: use this checkpoint's generator instead of model/ (the final one); "
+                             "the error lists the checkpoints the run has.")(command)
+
+
 def parse_key_values(pairs: tuple[str, ...], option: str) -> dict:
     """``("ngf=32", "norm=instance")`` → ``{"ngf": 32, "norm": "instance"}`` (values parsed as JSON when they can be)."""
     parsed = {}

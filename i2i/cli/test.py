@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from i2i.cli.options import ComponentName, hardware_options, warn_if_slow
+from i2i.cli.options import ComponentName, checkpoint_option, hardware_options, warn_if_slow
 from i2i.errors import ConfigError
 
 
@@ -23,11 +23,14 @@ from i2i.errors import ConfigError
 @hardware_options
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for paper mode's dropout.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
-def test_command(model, task, data, split, num_test, metrics, out, mode, device, precision, cpu_gemm, seed,
-                 quiet) -> None:
+@checkpoint_option
+def test_command(model, task, data, split, num_test, metrics, out, mode, device, precision, cpu_gemm, seed, quiet,
+                 checkpoint) -> None:
     """Translate a data split with MODEL; write images, index.html (input | output | target) and metrics.json.
 
     MODEL is a model dir, a run dir, a Hub id ORG/NAME[@REV] or a released id such as pix2pix/sat2map.
+    A run dir gives its final generator (model/), or with --checkpoint best|latest|epoch_N that
+    checkpoint's (reports then go to RUN/test-<split>-<checkpoint>).
 
     Pairs are resized to the model's training crop size, as the paper tests (with the --preprocess mode
     it trained with: e.g. scale_width scales the width to it and keeps the aspect).
@@ -39,13 +42,14 @@ def test_command(model, task, data, split, num_test, metrics, out, mode, device,
     from i2i.metric_set import MetricSet
     from i2i.modeldir import train_preprocess
     from i2i.plugins import get_registry
+    from i2i.run_checkpoint import checkpoint_model, checkpoint_report_dir
     from i2i.rundir import trained_data
     from i2i.task_data import task_data_root
     from i2i.translator import Translator
 
     registry = get_registry()
-    translator = Translator.load(model, device=device, mode=mode, precision=precision, seed=seed,
-                                 cpu_gemm=cpu_gemm)
+    translator = Translator.load(checkpoint_model(model, checkpoint), device=device, mode=mode, precision=precision,
+                                 seed=seed, cpu_gemm=cpu_gemm)
     warn_if_slow(translator.precision_choice)
     config = translator.config
     task_name = task or config["task"]
@@ -58,7 +62,7 @@ def test_command(model, task, data, split, num_test, metrics, out, mode, device,
                             size=config["train_size"]["crop_size"], preprocess=train_preprocess(config),
                             limit=num_test)
     metric_set = MetricSet.build(registry, metric_names(metrics, task_spec))
-    out_dir = Path(out) if out else report_dir(Path(model), "test", split)
+    out_dir = Path(out) if out else checkpoint_report_dir(report_dir(Path(model), "test", split), checkpoint)
     with tqdm(total=len(dataset), unit="img", disable=True if quiet else None, dynamic_ncols=True) as bar:
         record = evaluate_items(translated(translator.translate, dataset), metric_set, out_dir,
                                 f"{task_name} {split}: {model} ({translator.mode} mode)", bar.update)

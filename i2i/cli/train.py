@@ -14,13 +14,16 @@ from i2i.task import PREPROCESS_MODES
 
 # Options that may differ when resuming: they change speed or output, not the run's maths.
 _RUNTIME = {"resume", "device", "precision", "cpu_gemm", "quiet", "num_workers", "channels_last", "epochs",
-            "epochs_decay"}
+            "epochs_decay", "tracker"}
 
 
 @click.command("train")
 @click.option("--task", type=ComponentName("tasks"), default="demo", show_default=True,
-              help="Registered task (`i2i list tasks`); its recipe gives the defaults below.")
-@click.option("--data", type=click.Path(file_okay=False), help="Folder with the task's splits (train/, val/, test/).")
+              help="Registered task (`i2i list tasks`; `paired` for your own A|B images or A/ + B/ folders); "
+                   "its recipe gives the defaults below.")
+@click.option("--data", type=click.Path(file_okay=False),
+              help="Folder with the task's splits (train/, val/, test/), or the files directly (split by file "
+                   "name hash: 90/5/5).")
 @click.option("--gen", "generator", type=ComponentName("generators"), help="Generator [task default: unet].")
 @click.option("--gen-arg", "gen_args", multiple=True, metavar="KEY=VALUE", help="Generator argument, e.g. ngf=32.")
 @click.option("--disc", "discriminator", type=ComponentName("discriminators"),
@@ -55,32 +58,48 @@ _RUNTIME = {"resume", "device", "precision", "cpu_gemm", "quiet", "num_workers",
 @click.option("--init-gain", type=float, help="Scale for --init-type normal, xavier and orthogonal [0.02].")
 @click.option("--val-every", type=int, help="Validate every N epochs (0: never) [1].")
 @click.option("--val-metrics", help="Comma-separated registered metrics for validation [task preset].")
-@click.option("--best-metric", help="Metric that picks checkpoints/best [psnr].")
-@click.option("--save-every", type=int, help="Keep a checkpoint every N epochs (latest is always kept) [5].")
+@click.option("--best-metric", help="Also keep checkpoints/best: the epoch with the best value of this validation "
+                                    "metric [off: model/ is the final generator, as in the paper; PSNR and L1 "
+                                    "favour the blurriest GAN epochs].")
+@click.option("--save-every", type=int, help="Keep a checkpoint every N epochs (0: none; latest is always kept) [5].")
+@click.option("--save-training-state", is_flag=True, default=None,
+              help="Periodic and best checkpoints hold G, D and both optimisers [generator weights only; "
+                   "checkpoints/latest always holds the full state, which --resume needs].")
+@click.option("--max-train", type=int, metavar="N",
+              help="Train on at most N pairs: a subset of the train split fixed by --seed [all].")
 @click.option("--log-every", type=int, help="Log losses every N steps [50].")
 @click.option("--mode", "inference_mode", type=click.Choice(["paper", "eval"]),
               help="Inference mode for validation and the exported model [paper].")
 @click.option("--skip-bad-images", is_flag=True, default=None, help="Skip undecodable images with a warning.")
-@click.option("--out", type=click.Path(file_okay=False), help="Run directory [runs/<task>-<date-time>].")
+@click.option("--out", type=click.Path(file_okay=False),
+              help="Run directory [runs/<task>-<date-time>]; a run there that saved no checkpoint starts over.")
 @click.option("--resume", type=click.Path(exists=True, file_okay=False),
-              help="Continue this run from its latest checkpoint (--epochs/--epochs-decay may change).")
+              help="Continue this run from its latest checkpoint (--epochs/--epochs-decay may change); "
+                   "a run that saved none starts again from scratch.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps.")
 @hardware_options
 @click.option("--channels-last/--no-channels-last", default=None,
               help="NHWC activations [on CUDA; off on the CPU, where it measured no faster].")
 @click.option("--num-workers", type=click.IntRange(min=0), default=0, show_default=True, help="Data loader worker processes.")
-@click.option("--quiet", is_flag=True, help="No progress bar (a line per epoch is always printed).")
+@click.option("--quiet", is_flag=True,
+              help="No progress bar, nor the line per --log-every steps printed instead of one where stderr "
+                   "is not a terminal (a line per epoch is always printed).")
+@click.option("--tracker", multiple=True, type=ComponentName("trackers"),
+              help="Also log to this experiment tracker: tensorboard or wandb (each needs its extra, e.g. "
+                   "pip install 'i2i-pix2pix[tensorboard]'), or a plugin's (`i2i list trackers`); repeatable.")
 @click.pass_context
 def train_command(ctx: click.Context, **options) -> None:
     """Train a generator and discriminator with the paper's objective and schedule.
 
-    With no options it trains the offline demo task. Examples:
+    With no options it trains the offline demo task. The run dir's index.html shows the loss curves,
+    validation metrics and sample grids, and reloads itself while the run trains. Examples:
     `i2i train --task facades --data datasets/facades`,
     `i2i train --task maps --gen unet --disc patch70 --epochs 100 --epochs-decay 100`,
     `i2i train --resume runs/maps-20260101-120000`.
     """
     from i2i.cpu_conv import choose_cpu_gemm
     from i2i.device import resolve_device
+    from i2i.pairs import describe_data
     from i2i.precision import choose_precision
     from i2i.plugins import get_registry
     from i2i.rundir import RunDir
@@ -104,6 +123,7 @@ def train_command(ctx: click.Context, **options) -> None:
                               f"--epochs/--epochs-decay may change")
         run = RunDir(options["resume"])
         config = TrainConfig.from_dict(run.read_config())
+        ctx.with_resource(run.lock())
         for name in ("epochs", "epochs_decay"):
             if options[name] is not None:
                 setattr(config, name, options[name])
@@ -119,7 +139,7 @@ def train_command(ctx: click.Context, **options) -> None:
             "data", "generator", "discriminator", "loss", "lambda_l1", "epochs", "epochs_decay", "batch_size",
             "load_size", "crop_size", "preprocess", "flip", "direction", "lr", "lr_policy", "lr_decay_every",
             "beta1", "seed", "init_type", "init_gain", "val_every", "best_metric", "save_every", "log_every",
-            "inference_mode", "skip_bad_images")}
+            "inference_mode", "skip_bad_images", "save_training_state", "max_train")}
         overrides["generator_args"] = parse_key_values(options["gen_args"], "--gen-arg")
         overrides["discriminator_args"] = parse_key_values(options["disc_args"], "--disc-arg")
         if options["val_metrics"]:
@@ -130,15 +150,23 @@ def train_command(ctx: click.Context, **options) -> None:
         config = TrainConfig.from_task(task, **overrides)
         run = RunDir(options["out"] or RunDir.default_path(task.name))
         session = TrainingRun(config, run, **runtime)
+        ctx.with_resource(run.lock())
         run.create()
     session.write_config(record)
     if not options["quiet"]:
-        start = (f"resuming {run.path} at epoch {session.epoch + 1}, batch {session.batch_in_epoch + 1}: "
-                 if options["resume"] else "training ")
+        start = f"resuming {run.path} {session.resume_point}: " if options["resume"] else "training "
         epochs = f"{config.total_epochs} epoch{'s' if config.total_epochs != 1 else ''}"
         click.echo(f"{start}{config.task}: {config.generator} + "
                    f"{config.discriminator if session.trainer.discriminator is not None else 'no D'}, "
                    f"loss {config.loss}, {epochs}, {len(session.train_set)} pairs, "
                    f"{device} {precision} ({choice.reason}) -> {run.path}", err=True)
-    model = session.fit()
+        click.echo(f"data: {describe_data(session.train_set)}", err=True)
+        click.echo(session.disk_plan().describe(), err=True)
+    from i2i.trackers import open_trackers
+
+    session.monitor.trackers = open_trackers(options["tracker"], run.path, config.as_dict())
+    try:
+        model = session.fit()
+    finally:
+        session.monitor.close()
     click.echo(f"done: model in {model} (translate with `i2i translate {run.path} INPUT -o OUT`)", err=True)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from i2i.cli.options import ComponentName, hardware_options, warn_if_slow
+from i2i.cli.options import ComponentName, checkpoint_option, hardware_options, warn_if_slow
 from i2i.errors import ConfigError, DataError
 
 _GLOB_CHARS = frozenset("*?[")
@@ -95,13 +95,15 @@ def _task_reader(task_name: str, config: dict, prepare):
               help="Apply this task's input preprocessing first, at the model's crop size "
                    "(e.g. --task sketch2photo turns hand sketches into the edges an edges2shoes model saw).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary.")
+@checkpoint_option
 @click.pass_context
 def translate_command(ctx, model, inputs, out, mode, tile, overlap, device, precision, cpu_gemm, batch_size, seed,
-                      task, quiet) -> None:
+                      task, quiet, checkpoint) -> None:
     """Translate images with MODEL into OUT/<stem>.png.
 
     MODEL is a model dir, a run dir, a Hub id ORG/NAME[@REV] (pulled on demand) or a released id
-    such as pix2pix/facades_label2photo.
+    such as pix2pix/facades_label2photo. A run dir gives its final generator (model/), or with
+    --checkpoint best|latest|epoch_N that checkpoint's.
 
     Each INPUT is an image file, a folder (its images) or a glob such as 'photos/*.jpg'. Any image
     size works: inputs are padded to what the generator needs and cropped back. Inputs sharing a
@@ -109,13 +111,14 @@ def translate_command(ctx, model, inputs, out, mode, tile, overlap, device, prec
     """
     from tqdm import tqdm
 
+    from i2i.run_checkpoint import checkpoint_model
     from i2i.translator import Translator
 
     if tile is None and ctx.get_parameter_source("overlap") is click.core.ParameterSource.COMMANDLINE:
         raise ConfigError("--overlap only applies with --tile SIZE")
     paths = expand_inputs(inputs)
-    translator = Translator.load(model, device=device, mode=mode, precision=precision, tile=tile, overlap=overlap,
-                                 batch_size=batch_size, seed=seed, cpu_gemm=cpu_gemm)
+    translator = Translator.load(checkpoint_model(model, checkpoint), device=device, mode=mode, precision=precision,
+                                 tile=tile, overlap=overlap, batch_size=batch_size, seed=seed, cpu_gemm=cpu_gemm)
     warn_if_slow(translator.precision_choice)
     read = translator.prepare
     if task:
