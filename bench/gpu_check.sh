@@ -4,7 +4,7 @@
 # Installs nothing: the machine's python3 brings torch, torchvision, pluggy, click, ...; i2i is put on
 # PYTHONPATH as its installer lays it out, with a dist-info holding the entry points that register the
 # built-in plugins. Then `pytest -m cuda` and the benchmark with --device cuda (AMP bf16 and fp16
-# included), each under its own time limit.
+# included), each under its own time limit; with 2+ GPUs also the distributed (torchrun/NCCL) benchmark.
 set -euo pipefail
 
 OUT="${OUT:-$PWD/gpu_check_out}"
@@ -56,4 +56,19 @@ if ! timeout 420 "$PY" bench/bench.py --device cuda --rounds 5 --steps 10 --warm
   tail -n 20 "$OUT/bench_cuda.log"
 fi
 cat "$OUT/bench_cuda.md"
+
+# With 2+ GPUs: data-parallel training (torchrun, NCCL, SyncBatchNorm). `pytest -m cuda` above already ran
+# the 2-GPU equivalence test (tests/test_distributed.py); this measures weak scaling over all the GPUs.
+GPUS="$("$PY" -c 'import torch; print(torch.cuda.device_count())' 2>/dev/null || echo 0)"
+if [ "$GPUS" -ge 2 ]; then
+  echo "== distributed benchmark on $GPUS GPUs"
+  if ! timeout 420 "$PY" bench/distributed.py --device cuda --nproc "$GPUS" --batch 4 --repeats 2 \
+        --json "$OUT/bench_distributed.json" > "$OUT/bench_distributed.md" 2> "$OUT/bench_distributed.log"; then
+    status=1
+    tail -n 20 "$OUT/bench_distributed.log"
+  fi
+  cat "$OUT/bench_distributed.md"
+else
+  echo "== distributed benchmark skipped: $GPUS GPU(s)"
+fi
 exit $status

@@ -20,6 +20,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from i2i.atomic import atomic_write_text
+from i2i.download import ChecksumError
 from i2i.errors import DataError, I2IError
 from i2i.registry import import_target
 from i2i.task import DataSource, Task
@@ -79,18 +80,25 @@ def read_manifest() -> dict:
         raise DataError(f"{_manifest_path()} is not valid JSON ({exc}): fix or delete it") from None
 
 
-def trusted_digest(archive: str) -> str | None:
-    """The SHA-256 recorded on the first download of the archive named ``archive``, if any."""
-    return read_manifest().get("archives", {}).get(archive, {}).get("sha256")
+def trusted_digest(archive: str, section: str = "archives") -> str | None:
+    """The SHA-256 recorded on the first download of the file named ``archive`` (in ``section``), if any."""
+    return read_manifest().get(section, {}).get(archive, {}).get("sha256")
 
 
-def trust(archive: str, digest: str, url: str, size: int) -> None:
-    """Record ``archive``'s digest on first use (an existing record is kept)."""
+def trust(archive: str, digest: str, url: str, size: int, section: str = "archives") -> None:
+    """Record ``archive``'s digest on first use, in ``section`` (``archives``, or ``models`` for released
+    checkpoints); an existing record is kept."""
     with cache_lock(".manifest"):
         manifest = read_manifest()
         entry = {"sha256": digest, "size": size, "url": url, "recorded": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-        manifest.setdefault("archives", {}).setdefault(archive, entry)
+        manifest.setdefault(section, {}).setdefault(archive, entry)
         atomic_write_text(_manifest_path(), json.dumps(manifest, indent=1, sort_keys=True) + "\n")
+
+
+def pinned_mismatch(exc: ChecksumError) -> ChecksumError:
+    """A checksum error against a digest recorded on first use, saying where it is kept."""
+    return ChecksumError(f"{exc} (the digest was recorded on first download in {_manifest_path()}; "
+                         f"if the file changed upstream, remove its entry there)")
 
 
 def ordered_sources(task: Task, kind: str | None = None) -> list[DataSource]:
@@ -115,7 +123,7 @@ def _unpacked(task: Task, archive: Path, info: dict) -> Callable[[Path], tuple[P
 
 
 def _fetch_archive(source: DataSource, mirror: str | None, progress: bool, announce: Announce) -> tuple[Path, dict]:
-    from i2i.download import ChecksumError, download, file_sha256
+    from i2i.download import download, file_sha256
 
     url, name = source_url(source.location, mirror), location_name(source.location)
     expected = source.sha256 or trusted_digest(name)
@@ -129,8 +137,7 @@ def _fetch_archive(source: DataSource, mirror: str | None, progress: bool, annou
             digest = download(url, archive, sha256=expected, size=source.size, progress=progress)
         except ChecksumError as exc:
             if expected and not source.sha256:
-                raise ChecksumError(f"{exc} (the digest was recorded on first download in {_manifest_path()}; "
-                                    f"if the archive changed upstream, remove its entry there)") from None
+                raise pinned_mismatch(exc) from None
             raise
     return archive, {"source": "url", "location": url, "sha256": digest, "archive_bytes": archive.stat().st_size}
 
@@ -186,6 +193,8 @@ def get_task_data(task: Task, *, mirror: str | None = None, kind: str | None = N
                 if source.kind == "url":
                     return _from_url(task, source, root, mirror, progress, announce)
                 return _from_hub(source, root, progress, announce)
+            except ChecksumError as exc:  # the source served something else: stop, never fall back to another
+                raise ChecksumError(f"{exc}; not trying {task.name}'s other sources") from None
             except I2IError as exc:
                 failures.append(str(exc))
                 if number < len(sources):

@@ -1,9 +1,13 @@
 """Safe extraction of tar (plain, gz, bz2, xz) and zip archives, and finding the split folders inside.
 
-Only regular files and folders are extracted. An absolute path, a ``..`` component, a link, a device
-or a fifo rejects the whole archive; every path is also checked to resolve inside the target, and
-tar extraction uses the standard library's ``data`` filter on top. Callers extract into a staging
-folder and publish it only when complete (see :func:`i2i.task_data.publish`).
+Only regular files and folders are extracted. An absolute path, a ``..`` component, a link, a device,
+a fifo or a sparse file rejects the whole archive; every path is also checked to resolve inside the
+target, and tar extraction uses the standard library's ``data`` filter on top. Callers extract into a
+staging folder and publish it only when complete (see :func:`i2i.task_data.publish`).
+
+Bombs: members' declared sizes (which tarfile and zipfile hold them to) are added up before each one is
+written, and the archive is refused once the total would pass ``$I2I_MAX_EXTRACT_BYTES`` (default
+200 GB), ``$I2I_MAX_EXTRACT_RATIO`` (default 100) times the archive's own size, or the free disk space.
 """
 
 from __future__ import annotations
@@ -17,13 +21,40 @@ import zlib
 from pathlib import Path, PurePosixPath
 
 from i2i.errors import DataError
+from i2i.limits import read_limit
 
+MAX_BYTES_ENV, DEFAULT_MAX_BYTES = "I2I_MAX_EXTRACT_BYTES", 200e9
+MAX_RATIO_ENV, DEFAULT_MAX_RATIO = "I2I_MAX_EXTRACT_RATIO", 100.0
 _DATA_FILTER = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
 _JUNK = ("__MACOSX", ".")
 
 
 class UnsafeArchiveError(DataError):
     """An archive member would land outside the target or is not a plain file or folder."""
+
+
+class ArchiveTooLargeError(DataError):
+    """An archive would extract to more than the limits allow (a decompression bomb, or too little disk)."""
+
+
+class _Budget:
+    """Declared bytes extracted so far, checked against the limits before each member is written."""
+
+    def __init__(self, archive: Path, target: Path) -> None:
+        self.archive, self.total = archive, 0
+        packed, ratio = archive.stat().st_size, read_limit(MAX_RATIO_ENV, DEFAULT_MAX_RATIO)
+        self.limits = [  # (bytes, how to say it)
+            (read_limit(MAX_BYTES_ENV, DEFAULT_MAX_BYTES), f"the limit of {{:,.0f}} bytes (raise it with {MAX_BYTES_ENV})"),
+            (ratio * packed, f"{{:,.0f}} bytes, {ratio:g} times the archive's size (raise it with {MAX_RATIO_ENV})"),
+            (shutil.disk_usage(target).free, f"the {{:,.0f}} bytes free on the disk of {target}"),
+        ]
+
+    def add(self, size: int, name: str) -> None:
+        self.total += size
+        for limit, what in self.limits:
+            if self.total > limit:
+                raise ArchiveTooLargeError(f"refusing {self.archive}: extracting it (up to {name!r}) would write "
+                                           f"{self.total:,} bytes, more than {what.format(limit)}")
 
 
 def _safe_path(target: Path, name: str, archive: Path) -> Path:
@@ -47,21 +78,30 @@ def _kind(member: tarfile.TarInfo) -> str:
 
 
 def _extract_tar(archive: Path, target: Path) -> None:
+    budget = _Budget(archive, target)
     with tarfile.open(archive, "r:*") as tar:
         for member in tar:
             _safe_path(target, member.name, archive)
             if not (member.isreg() or member.isdir()):
                 raise UnsafeArchiveError(f"refusing {archive}: member {member.name!r} is {_kind(member)}")
+            if member.issparse():
+                raise UnsafeArchiveError(f"refusing {archive}: member {member.name!r} is a sparse file "
+                                         f"({member.size:,} bytes once extracted)")
+            budget.add(member.size, member.name)
             tar.extract(member, target, **_DATA_FILTER)
 
 
 def _extract_zip(archive: Path, target: Path) -> None:
+    budget = _Budget(archive, target)
     with zipfile.ZipFile(archive) as zipped:
-        for info in zipped.infolist():
+        members = zipped.infolist()
+        for info in members:
             _safe_path(target, info.filename, archive)
             kind = stat.S_IFMT(info.external_attr >> 16)  # 0 when the archiver stored no file type
             if kind not in (0, stat.S_IFREG, stat.S_IFDIR):
                 raise UnsafeArchiveError(f"refusing {archive}: member {info.filename!r} is not a regular file")
+            budget.add(info.file_size, info.filename)  # all declared up front: refused before any byte is written
+        for info in members:
             zipped.extract(info, target)
 
 

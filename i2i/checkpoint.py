@@ -12,6 +12,7 @@ from safetensors import safe_open
 
 from i2i.atomic import save_safetensors
 from i2i.errors import DataError
+from i2i.weight_checks import check_finite
 
 _META_KEY = "i2i"
 
@@ -92,6 +93,7 @@ def load_checkpoint(
             record = json.loads(handle.metadata()[_META_KEY])
     except Exception as exc:
         raise DataError(f"checkpoint {path} is unreadable: {exc}") from exc
+    check_finite(tensors, path)
     for name, module in modules.items():
         prefix = f"{name}."
         module.load_state_dict({k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)})

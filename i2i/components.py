@@ -5,8 +5,9 @@ Constructor arguments of every component are plain JSON types, so ``(name, kwarg
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, ClassVar, Literal
 
 import torch
 from torch import nn
@@ -14,14 +15,35 @@ from torch import nn
 from i2i.errors import ConfigError
 
 InferenceMode = Literal["paper", "eval"]
+ArgRanges = dict[str, tuple[float, float]]
+CHANNEL_RANGES: ArgRanges = {"in_channels": (1, 1024), "out_channels": (1, 1024)}
+
+
+def check_arguments(factory: Any, kind: str, name: str, args: Mapping[str, Any]) -> None:
+    """Refuse constructor arguments outside the ranges ``factory`` declares in ``arg_ranges``, before building.
+
+    ``arg_ranges`` maps an argument to inclusive ``(low, high)`` bounds: int bounds ask for a whole number,
+    float bounds for any number. Arguments it does not name are left to the constructor.
+    """
+    for key, (low, high) in getattr(factory, "arg_ranges", {}).items():
+        if key not in args:
+            continue
+        value, whole = args[key], isinstance(low, int) and isinstance(high, int)
+        number = isinstance(value, int) if whole else isinstance(value, (int, float))
+        if isinstance(value, bool) or not number or not low <= value <= high:
+            what = "a whole number" if whole else "a number"
+            raise ConfigError(f"{kind} {name!r}: {key}={value!r} is out of range; expected {what} from {low} to {high}")
 
 
 class Generator(nn.Module):
     """Maps (N, in_channels, H, W) to (N, out_channels, H, W) in [-1, 1].
 
-    Subclasses set ``in_channels``, ``out_channels`` and ``size_multiple`` (H and W must be multiples).
+    Subclasses set ``in_channels``, ``out_channels`` and ``size_multiple`` (H and W must be multiples), and
+    declare the ranges of their constructor arguments in ``arg_ranges`` (checked before building; see
+    :func:`check_arguments`), e.g. ``arg_ranges = {**Generator.arg_ranges, "ngf": (1, 256)}``.
     """
 
+    arg_ranges: ClassVar[ArgRanges] = CHANNEL_RANGES
     in_channels: int
     out_channels: int
     size_multiple: int = 1
@@ -38,8 +60,12 @@ class Generator(nn.Module):
 
 
 class Discriminator(nn.Module):
-    """Returns a map of logits, one per patch of size ``receptive_field`` (pixels of the input)."""
+    """Returns a map of logits, one per patch of size ``receptive_field`` (pixels of the input).
 
+    ``arg_ranges`` declares the constructor arguments' ranges, as for :class:`Generator`.
+    """
+
+    arg_ranges: ClassVar[ArgRanges] = CHANNEL_RANGES
     conditional: bool
     receptive_field: int
 

@@ -15,13 +15,14 @@ from pathlib import Path
 from typing import Iterator
 
 from i2i.errors import DataError, I2IError
-from i2i.modelcard import CARD, model_card
+from i2i.modelcard import CARD, SAMPLE, model_card
 from i2i.modeldir import CONFIG, WEIGHTS, load_config, resolve_model_dir
 from i2i.released import RELEASED, fetch_released
 
 _NAME = r"[A-Za-z0-9][A-Za-z0-9._-]*"
 _HUB_ID = re.compile(rf"(?P<repo>{_NAME}/{_NAME})(?:@(?P<revision>[A-Za-z0-9][\w./-]*))?")
 MODEL_FILES = [CONFIG, WEIGHTS, CARD, "*.png"]
+PUSHED_FILES = (CONFIG, WEIGHTS, CARD, SAMPLE)  # a model dir's own files: nothing else is pushed unasked
 TRAINING_STATE = "training"
 
 
@@ -124,14 +125,49 @@ def fetch_model(spec: str) -> Path:
         raise HubError(f"{spec} is not a local folder, and {exc}") from None
 
 
-def _upload_plan(source: Path, with_training_state: bool, repo_id: str) -> dict[str, Path | bytes]:
-    """``path in repo -> local file or bytes`` for a run dir or model dir."""
+def push_target(repo_id: str) -> str:
+    """The repo id to push to; a pinned ``@REV`` is refused (the branch is ``--revision``)."""
+    repo, pinned = _check_hub_id(repo_id)
+    if pinned:
+        raise DataError(f"name the branch with --revision, not in the repo id ({repo_id})")
+    return repo
+
+
+def _inside(file: Path, folder: Path, source: Path) -> Path:
+    """``file``, after checking that it is a regular file that stays inside ``folder`` (no symlink out)."""
+    if not file.resolve().is_relative_to(folder.resolve()):
+        raise DataError(f"refusing to push {file}: it leads to {file.resolve()}, outside {source}; "
+                        f"copy the file in if you mean to publish it")
+    if not file.is_file():
+        raise DataError(f"refusing to push {file}: it is not a regular file")
+    return file
+
+
+def upload_plan(source: Path | str, repo_id: str, *, include: tuple[str, ...] = (),
+                with_training_state: bool = False) -> dict[str, Path | bytes]:
+    """``path in repo -> local file or bytes``: what :func:`push` uploads from a run dir or model dir.
+
+    Only the model format's own files (:data:`PUSHED_FILES`) and files matching an ``include`` glob
+    (relative to the model dir) go; a file that resolves outside the folder (a symlink out) is refused.
+    """
+    source = Path(source)
     if not source.is_dir():
         raise DataError(f"cannot push {source}: it is not a folder")
     model_dir = resolve_model_dir(source)
     config = load_config(model_dir)
+    chosen = [model_dir / name for name in PUSHED_FILES if (model_dir / name).is_symlink() or (model_dir / name).exists()]
+    for pattern in include:
+        parts = Path(pattern).parts
+        if Path(pattern).is_absolute() or ".." in parts:
+            raise DataError(f"--include {pattern!r} must be a pattern relative to the model dir, without '..'")
+        hidden_ok = parts[-1].startswith(".")  # '*' does not pick up hidden files; '.name' does
+        matches = [path for path in sorted(model_dir.glob(pattern))
+                   if not path.is_dir() and (hidden_ok or not path.name.startswith("."))]
+        if not matches:
+            raise DataError(f"--include {pattern!r} matches no file in {model_dir}")
+        chosen += matches
     plan: dict[str, Path | bytes] = {
-        file.name: file for file in sorted(model_dir.iterdir()) if file.is_file() and not file.name.startswith(".")}
+        path.relative_to(model_dir).as_posix(): _inside(path, model_dir, source) for path in chosen}
     if CARD not in plan:
         plan[CARD] = str(model_card(config, model_id=repo_id)).encode()
     if with_training_state:
@@ -140,22 +176,27 @@ def _upload_plan(source: Path, with_training_state: bool, repo_id: str) -> dict[
         for name in ("checkpoints/latest.safetensors", "config.json"):
             if not (source / name).is_file():
                 raise DataError(f"cannot push the training state: {source / name} is missing")
-            plan[f"{TRAINING_STATE}/{Path(name).name}"] = source / name
+            plan[f"{TRAINING_STATE}/{Path(name).name}"] = _inside(source / name, source, source)
     return plan
 
 
+def left_out(source: Path | str, plan: dict[str, Path | bytes]) -> list[str]:
+    """Names of the files in the model dir that ``plan`` does not upload (to tell the user)."""
+    model_dir = resolve_model_dir(source)
+    return sorted(path.name for path in model_dir.iterdir() if path.name not in plan)
+
+
 def push(source: Path | str, repo_id: str, *, private: bool = False, revision: str | None = None,
-         token: str | None = None, with_training_state: bool = False) -> PushResult:
+         token: str | None = None, with_training_state: bool = False, include: tuple[str, ...] = ()) -> PushResult:
     """Upload a model dir (or a run dir's model, optionally with its training state) to ``repo_id`` in one commit.
 
-    The repo is created if needed; a ``revision`` other than ``main`` is created as a branch.
+    What goes is :func:`upload_plan`'s list. The repo is created if needed; a ``revision`` other than
+    ``main`` is created as a branch.
     """
     from huggingface_hub import CommitOperationAdd, HfApi
 
-    repo, pinned = _check_hub_id(repo_id)
-    if pinned:
-        raise DataError(f"name the branch with --revision, not in the repo id ({repo_id})")
-    plan = _upload_plan(Path(source), with_training_state, repo)
+    repo = push_target(repo_id)
+    plan = upload_plan(source, repo, include=include, with_training_state=with_training_state)
     branch = revision or "main"
     api = HfApi(token=token)
     with hub_errors(repo, branch, token, pushing=True):

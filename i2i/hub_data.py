@@ -114,10 +114,14 @@ def split_of(repo_id: str, count: int) -> Callable[[int, bytes], str]:
     return by_hash
 
 
-def _side_by_side(a: bytes, b: bytes):
+def _side_by_side(a: bytes, b: bytes, name: str):
     from PIL import Image
 
+    from i2i.images import check_pixels
+
     with Image.open(io.BytesIO(a)) as left, Image.open(io.BytesIO(b)) as right:
+        for image in (left, right):
+            check_pixels(*image.size, name)
         mode = left.mode if left.mode == right.mode and left.mode in ("L", "RGB") else "RGB"
         left, right = left.convert(mode), right.convert(mode)
         if right.size != left.size:
@@ -130,6 +134,8 @@ def _side_by_side(a: bytes, b: bytes):
 
 def write_pairs(repo_id: str, files: list[Path], dest: Path, *, progress: bool = True) -> dict[str, int]:
     """Write every row as an aligned A|B file into ``dest/<split>/``; return the count per split."""
+    from PIL import Image
+
     count, rows = read_rows(files, repo_id)
     split = split_of(repo_id, count)
     counts: dict[str, int] = {}
@@ -142,8 +148,8 @@ def write_pairs(repo_id: str, files: list[Path], dest: Path, *, progress: bool =
         jpeg = a.startswith(_JPEG) and b.startswith(_JPEG)
         path = folder / f"{counts[name]:05d}.{'jpg' if jpeg else 'png'}"
         try:
-            pair = _side_by_side(a, b)
-        except OSError as exc:
+            pair = _side_by_side(a, b, f"row {index} of Hub dataset {repo_id}")
+        except (OSError, ValueError, Image.DecompressionBombError) as exc:
             raise HubDataError(f"Hub dataset {repo_id}: row {index} is not a readable image pair ({exc})") from None
         pair.save(path, **({"quality": 95} if jpeg else {}))
     return counts

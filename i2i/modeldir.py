@@ -173,13 +173,23 @@ def load_config(path: Path | str) -> dict[str, Any]:
         config = json.loads(file.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ConfigError(f"cannot read {file}: {exc}") from exc
+    except RecursionError:
+        raise ConfigError(f"cannot read {file}: its JSON is nested too deeply to be a model config") from None
     return validate_config(config, origin=str(file))
 
 
-def build_generator(config: dict[str, Any]) -> nn.Module:
-    """Instantiate the registered generator that ``config`` names, with its arguments (random weights)."""
+def build_generator(config: dict[str, Any], *, meta: bool = False) -> nn.Module:
+    """Instantiate the registered generator that ``config`` names, with its arguments (random weights).
+
+    The arguments are first checked against the ranges the generator declares. ``meta``: build on the
+    meta device (shapes only, no memory).
+    """
+    import contextlib
+
+    import torch
     from torch import nn
 
+    from i2i.components import check_arguments
     from i2i.plugins import get_registry
 
     name, args = config["generator"]["name"], config["generator"]["args"]
@@ -190,9 +200,12 @@ def build_generator(config: dict[str, Any]) -> nn.Module:
             f"no installed plugin registers generator {name!r}; install the plugin that provides it "
             f"(`i2i list generators` shows what is installed)"
         ) from exc
+    check_arguments(factory, "generator", name,
+                    {"in_channels": config["in_channels"], "out_channels": config["out_channels"], **args})
     try:
-        generator = factory(in_channels=config["in_channels"], out_channels=config["out_channels"], **args)
-    except TypeError as exc:
+        with torch.device("meta") if meta else contextlib.nullcontext():
+            generator = factory(in_channels=config["in_channels"], out_channels=config["out_channels"], **args)
+    except (TypeError, ValueError) as exc:
         raise ConfigError(f"generator {name!r} rejects the arguments {args}: {exc}") from exc
     if not isinstance(generator, nn.Module):
         raise ConfigError(f"generator {name!r} built a {type(generator).__name__}, not a torch nn.Module")
@@ -203,36 +216,35 @@ def build_generator(config: dict[str, Any]) -> nn.Module:
     return generator
 
 
-def _describe_keys(keys: list[str]) -> str:
-    shown = ", ".join(keys[:3]) + (f" and {len(keys) - 3} more" if len(keys) > 3 else "")
-    return f"{len(keys)} ({shown})"
-
-
 def load_generator(path: Path | str) -> tuple[nn.Module, dict[str, Any]]:
-    """Rebuild a model dir's (or run dir's) generator and load its weights strictly: ``(module, config)``."""
+    """Rebuild a model dir's (or run dir's) generator and load its weights strictly: ``(module, config)``.
+
+    The weights' keys and shapes are checked against the generator from the file's header before the
+    generator is built for real, and every tensor must be finite.
+    """
+    import torch
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
+    from i2i.weight_checks import check_finite, check_fits, header_shapes
+
     folder = resolve_model_dir(path)
     config = load_config(folder)
-    generator = build_generator(config)
+    try:
+        generator = build_generator(config, meta=True)
+    except ConfigError as exc:
+        raise ConfigError(f"{folder / CONFIG}: {exc}") from None
+    except (RuntimeError, NotImplementedError):  # a plugin network that cannot be built without memory
+        generator = build_generator(config)
+    expected = {key: tuple(value.shape) for key, value in generator.state_dict().items()}
+    check_fits(header_shapes(folder / WEIGHTS), expected,
+               f"generator {config['generator']['name']!r} {config['generator']['args']}", folder / WEIGHTS)
+    if next(generator.parameters(), torch.empty(0)).is_meta:
+        generator = build_generator(config)
     try:
         weights = load_file(str(folder / WEIGHTS))
     except (OSError, SafetensorError) as exc:
         raise DataError(f"cannot read {folder / WEIGHTS}: {exc}") from exc
-    expected = generator.state_dict()
-    missing = [key for key in expected if key not in weights]
-    unexpected = [key for key in weights if key not in expected]
-    mismatched = [key for key in expected if key in weights and weights[key].shape != expected[key].shape]
-    problems = [
-        f"{label} keys: {_describe_keys(keys)}"
-        for label, keys in (("missing", missing), ("unexpected", unexpected), ("wrong-shape", mismatched))
-        if keys
-    ]
-    if problems:
-        raise DataError(
-            f"{folder / WEIGHTS} does not fit generator {config['generator']['name']!r} "
-            f"{config['generator']['args']}: {'; '.join(problems)}"
-        )
+    check_finite(weights, folder / WEIGHTS)
     generator.load_state_dict(weights, strict=True)
     return generator, config

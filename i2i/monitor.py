@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from i2i import distributed
 from i2i.atomic import atomic_write_text
 from i2i.rundir import RunDir
 from i2i.trackers import Tracker
@@ -176,6 +177,7 @@ class RunMonitor:
         self.lines = not quiet and not sys.stderr.isatty()
         self.page_every, self._page_written = page_every, None
 
+    @distributed.main_process_only
     def log(self, record: dict[str, Any]) -> None:
         """A record just appended to metrics.jsonl: step losses, or an epoch's end (with ``val``)."""
         epoch_end = "loss_g" not in record

@@ -30,7 +30,7 @@ from torchvision.transforms.v2 import functional as F
 
 from i2i.augment import PairJitter
 from i2i.errors import ConfigError, DataError
-from i2i.images import list_images, match_channels, read_image, to_signed_unit
+from i2i.images import display_path, list_images, match_channels, read_image, to_signed_unit
 from i2i.sampling import ItemKey, derive_seed, item_generator
 from i2i.task import Direction, Layout, Task
 
@@ -247,7 +247,7 @@ class PairDataset(Dataset):
         try:
             a, b = match_channels(a, self.in_channels), match_channels(b, self.out_channels)
         except DataError as exc:
-            raise DataError(f"{exc} (reading {path})") from None
+            raise DataError(f"{exc} (reading {display_path(path)})") from None
         return {"a": a, "b": b, "path": path}
 
     def _load(self, index: int) -> tuple[int, tuple[torch.Tensor, ...]]:
@@ -271,6 +271,9 @@ class PairDataset(Dataset):
             images = tuple(read_image(path) for path in paths)
         elif self.layout == "aligned":
             image = read_image(paths[0])
+            if image.shape[-1] < 2:
+                raise DataError(f"{display_path(paths[0])} is {image.shape[-1]}x{image.shape[-2]} pixels: too narrow to "
+                                f"hold A and B side by side")
             half = image.shape[-1] // 2
             images = (image[..., :half], image[..., half:])
         else:

@@ -3,6 +3,9 @@
 Each is an id ``pix2pix/<name>``. Its ``.pth`` comes from ``$I2I_PIX2PIX_MODELS_URL/<name>.pth`` (default:
 the authors' server), is read with ``torch.load(weights_only=True)`` only, converted from the port's
 layout by the registered ``unet`` generator, and stored as a model dir in ``$I2I_HOME/models/pix2pix/<name>``.
+Its shapes must be the released network's (channels included) and its values finite. The ``.pth``'s SHA-256 is
+trusted on first use: recorded in ``$I2I_HOME/manifest.json`` (section ``models``) once it converted, and
+every later download must match it.
 Importing this module is light (no torch): tasks list their checkpoints from :data:`RELEASED`.
 """
 
@@ -72,7 +75,8 @@ def fetch_released(model_id: str) -> Path:
     """The converted model dir of a released checkpoint, downloading and converting it on first use."""
     from huggingface_hub.constants import is_offline_mode
 
-    from i2i.acquire import cache_lock
+    from i2i.acquire import cache_lock, pinned_mismatch, trust, trusted_digest
+    from i2i.download import ChecksumError
 
     model = RELEASED[model_id]
     target = released_dir(model)
@@ -85,13 +89,17 @@ def fetch_released(model_id: str) -> Path:
         if (target / "config.json").is_file():
             return target
         weights = target.parent / ".downloads" / model.file  # a broken-off download resumes from here
+        expected = trusted_digest(model.id, "models")
         try:
-            download(model.url(), weights)
+            digest = download(model.url(), weights, sha256=expected)
+        except ChecksumError as exc:
+            raise pinned_mismatch(exc) from None
         except DownloadError as exc:
             raise DownloadError(f"{exc} (set {BASE_URL_ENV} to a mirror's base URL)") from None
         staging = target.with_name(f".{target.name}.building-{os.getpid()}")
         try:
             convert_port_checkpoint(weights, staging, model)
+            trust(model.id, digest, model.url(), weights.stat().st_size, "models")
             shutil.rmtree(target, ignore_errors=True)  # an incomplete earlier attempt
             staging.rename(target)
         finally:
@@ -123,9 +131,13 @@ def convert_port_checkpoint(weights: Path, model_dir: Path, model: ReleasedModel
     from i2i.modeldir import model_config, save_model_dir
     from i2i.plugins import get_registry
 
+    from i2i.weight_checks import check_finite
+
     state = load_port_state(weights, model.url())
+    check_finite(state, model.url())
     try:
-        generator = get_registry().resolve("generators", GENERATOR).from_port_state_dict(state, **GENERATOR_ARGS)
+        generator = get_registry().resolve("generators", GENERATOR).from_port_state_dict(
+            state, in_channels=model.in_channels, out_channels=model.out_channels, **GENERATOR_ARGS)
     except ConfigError as exc:
         raise DataError(f"{model.url()}: {exc}") from exc
     config = model_config(GENERATOR, GENERATOR_ARGS, in_channels=model.in_channels, out_channels=model.out_channels,

@@ -132,6 +132,30 @@ class RunDir:
         return self.samples / f"epoch_{epoch:04d}.png"
 
 
+class FollowerRunDir(RunDir):
+    """The run dir as a distributed run's processes other than rank 0 see it: they read, rank 0 alone writes
+    (and holds the run lock)."""
+
+    def create(self) -> "RunDir":
+        return self
+
+    def clear_progress(self) -> None:
+        pass
+
+    @contextlib.contextmanager
+    def lock(self) -> Iterator["RunDir"]:
+        yield self
+
+    def write_config(self, config: dict[str, Any]) -> None:
+        pass
+
+    def drop_metrics_after(self, step: int, *, epoch_ended: bool = True) -> None:
+        pass
+
+    def log(self, record: dict[str, Any]) -> None:
+        pass
+
+
 def _is_step_record(line: str) -> bool:
     """A training step's record (it has the learning rate), not an epoch's end."""
     return "lr" in json.loads(line)

@@ -4,6 +4,10 @@ Nothing here reads or advances the global RNG, and nothing depends on which work
 an item: an epoch's order comes from ``(seed, epoch)`` and an item's randomness from
 ``(seed, epoch, index)``. The batch sampler yields ``(epoch, index)`` keys, so dataset copies in
 persistent workers need no epoch state. Resuming mid-epoch is ``set_epoch(epoch, start_batch=k)``.
+
+In a distributed run each of ``world_size`` processes takes its own part of every global batch
+(``batch_size`` per process), so the epoch's order and the batch count do not depend on the number of
+processes that share it, and resuming with another number keeps both when the global batch is kept.
 """
 
 from __future__ import annotations
@@ -37,15 +41,24 @@ def epoch_order(n: int, seed: int, epoch: int) -> list[int]:
 
 
 class EpochBatchSampler(Sampler[list[ItemKey]]):
-    """Batches of ``(epoch, index)`` keys in the epoch's order, starting at batch ``start_batch``."""
+    """Batches of ``(epoch, index)`` keys in the epoch's order, starting at batch ``start_batch``.
+
+    With ``world_size`` > 1 the epoch is cut into global batches of ``batch_size * world_size`` and
+    process ``rank`` gets its contiguous part of each, disjoint from the others'. The epoch's last, short
+    global batch is split as evenly as it goes; when it has fewer pairs than processes it is topped up
+    from the start of the epoch's order, so every process has a batch to step on.
+    """
 
     def __init__(
         self, n: int, batch_size: int, *, shuffle: bool, seed: int, drop_last: bool = False,
-        epoch: int = 0, start_batch: int = 0,
+        epoch: int = 0, start_batch: int = 0, rank: int = 0, world_size: int = 1,
     ) -> None:
         if batch_size < 1:
             raise ConfigError(f"batch size must be at least 1, got {batch_size}")
+        if not 0 <= rank < world_size:
+            raise ConfigError(f"rank {rank} is not among {world_size} processes")
         self.n, self.batch_size, self.shuffle, self.seed, self.drop_last = n, batch_size, shuffle, seed, drop_last
+        self.rank, self.world_size = rank, world_size
         self.set_epoch(epoch, start_batch)
 
     def set_epoch(self, epoch: int, start_batch: int = 0) -> None:
@@ -53,7 +66,7 @@ class EpochBatchSampler(Sampler[list[ItemKey]]):
         self.epoch, self.start_batch = epoch, start_batch
 
     def batches_per_epoch(self) -> int:
-        full, rest = divmod(self.n, self.batch_size)
+        full, rest = divmod(self.n, self.batch_size * self.world_size)
         return full + (1 if rest and not self.drop_last else 0)
 
     def __len__(self) -> int:
@@ -61,8 +74,19 @@ class EpochBatchSampler(Sampler[list[ItemKey]]):
 
     def __iter__(self) -> Iterator[list[ItemKey]]:
         order = epoch_order(self.n, self.seed, self.epoch) if self.shuffle else list(range(self.n))
+        size = self.batch_size * self.world_size
         for b in range(self.start_batch, self.batches_per_epoch()):
-            yield [(self.epoch, i) for i in order[b * self.batch_size : (b + 1) * self.batch_size]]
+            yield [(self.epoch, i) for i in self._shard(order[b * size : (b + 1) * size], order)]
+
+    def _shard(self, batch: list[int], order: list[int]) -> list[int]:
+        """This process's contiguous part of a global ``batch``."""
+        if self.world_size == 1:
+            return batch
+        while len(batch) < self.world_size:
+            batch = batch + order[: self.world_size - len(batch)]
+        base, extra = divmod(len(batch), self.world_size)
+        start = self.rank * base + min(self.rank, extra)
+        return batch[start : start + base + (self.rank < extra)]
 
 
 def collate_pairs(items: list[dict]) -> dict:
@@ -111,15 +135,17 @@ class PairLoader(DataLoader):
 
 def build_loader(
     dataset: Dataset, batch_size: int, *, shuffle: bool, seed: int, epoch: int = 0, start_batch: int = 0,
-    num_workers: int = 0, drop_last: bool = False, pin_memory: bool = False,
+    num_workers: int = 0, drop_last: bool = False, pin_memory: bool = False, rank: int = 0, world_size: int = 1,
 ) -> PairLoader:
     """A loader yielding ``epoch``'s batches in the deterministic order, from batch ``start_batch``.
 
     Build it once and call ``loader.set_epoch(e)`` per epoch: workers persist (keeping their decode
-    caches). The loader's own seed draws use a private generator, never the global RNG.
+    caches). The loader's own seed draws use a private generator, never the global RNG. ``rank`` and
+    ``world_size``: this process's shard of each global batch (see :class:`EpochBatchSampler`).
     """
     sampler = EpochBatchSampler(
-        len(dataset), batch_size, shuffle=shuffle, seed=seed, drop_last=drop_last, epoch=epoch, start_batch=start_batch
+        len(dataset), batch_size, shuffle=shuffle, seed=seed, drop_last=drop_last, epoch=epoch, start_batch=start_batch,
+        rank=rank, world_size=world_size,
     )
     return PairLoader(
         dataset, batch_sampler=sampler, num_workers=num_workers, pin_memory=pin_memory, collate_fn=collate_pairs,

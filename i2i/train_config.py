@@ -43,6 +43,8 @@ class TrainConfig(Recipe):
     lr_decay_every: int = 50
     init_type: str | None = None
     init_gain: float = 0.02
+    world_size: int = 1  # training processes; batch_size is each one's share of the global batch
+    sync_bn: bool = True  # with world_size > 1: batch norm over the global batch (SyncBatchNorm)
 
     @classmethod
     def from_task(cls, task: Task, **overrides: Any) -> "TrainConfig":
@@ -72,7 +74,7 @@ class TrainConfig(Recipe):
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":
         """Rebuild from a run's config.json (its ``provenance`` and ``runtime`` records are informational)."""
-        data = {k: v for k, v in data.items() if k not in ("provenance", "runtime")}
+        data = {k: v for k, v in data.items() if k not in ("provenance", "runtime", "global_batch_size")}
         known = {f.name for f in fields(cls)}
         unknown = set(data) - known
         if unknown:
@@ -80,7 +82,8 @@ class TrainConfig(Recipe):
         return cls(**data)
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The fields, and the global batch they imply (informational: ``from_dict`` derives it again)."""
+        return {**asdict(self), "global_batch_size": self.global_batch_size}
 
     def validate(self) -> None:
         if self.direction not in ("AtoB", "BtoA"):
@@ -90,7 +93,7 @@ class TrainConfig(Recipe):
         for name in ("epochs_decay", "save_every", "val_every"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"--{name.replace('_', '-')} must be >= 0")
-        for name in ("batch_size", "crop_size", "log_every", "in_channels", "out_channels"):
+        for name in ("batch_size", "crop_size", "log_every", "in_channels", "out_channels", "world_size"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"--{name.replace('_', '-')} must be >= 1")
         for name in ("lr", "lambda_l1"):
@@ -108,6 +111,20 @@ class TrainConfig(Recipe):
         if self.best_metric is not None and self.best_metric not in self.val_metrics:
             raise ConfigError(f"--best-metric {self.best_metric!r} is not among the validation metrics "
                               f"({', '.join(self.val_metrics)})")
+
+    @property
+    def global_batch_size(self) -> int:
+        return self.batch_size * self.world_size
+
+    def regroup(self, world_size: int) -> None:
+        """Share the same global batch among ``world_size`` processes (a run resumed with another number)."""
+        total = self.global_batch_size
+        if total % world_size:
+            divisors = ", ".join(str(d) for d in range(1, total + 1) if total % d == 0)
+            raise ConfigError(f"this run's global batch of {total} ({self.world_size} process(es) x "
+                              f"{self.batch_size}) cannot be shared by {world_size} processes; resume it with "
+                              f"{divisors} process(es)")
+        self.batch_size, self.world_size = total // world_size, world_size
 
     @property
     def total_epochs(self) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
@@ -53,6 +54,7 @@ class PairTrainer:
         precision: str = "fp32",
         channels_last: bool | None = None,
         small_conv_gemm: bool | None = None,
+        data_parallel: Callable[[nn.Module], nn.Module] | None = None,
     ) -> None:
         """``channels_last``: images (and so activations) in NHWC, where cuDNN has its fastest convolutions;
         default: on CUDA only (on the CPU it measured no faster, and takes more memory: bench/RESULTS.md).
@@ -60,6 +62,8 @@ class PairTrainer:
         parameters to contiguous ones and back on every step.
         ``small_conv_gemm``: run small convolutions as one GEMM (:class:`SmallConvGemm`); default:
         ``$I2I_CPU_GEMM``, else on the CPU (:func:`i2i.cpu_conv.choose_cpu_gemm`).
+        ``data_parallel``: wraps G and D for the training step (DDP: :func:`i2i.distributed.data_parallel`);
+        ``generator``/``discriminator`` stay the plain modules (checkpoints, validation, export).
         """
         self.device = device
         self.precision = precision
@@ -75,6 +79,9 @@ class PairTrainer:
         self.opt_g = make_adam(self.generator, lr, betas, device)
         self.opt_d = None if self.discriminator is None else make_adam(self.discriminator, lr, betas, device)
         self.scaler = torch.amp.GradScaler(device.type) if precision == "fp16" else None
+        wrap = data_parallel or (lambda module: module)
+        self.parallel_generator = wrap(self.generator)
+        self.parallel_discriminator = None if self.discriminator is None else wrap(self.discriminator)
 
     @property
     def modules(self) -> dict[str, nn.Module]:
@@ -122,8 +129,8 @@ class PairTrainer:
         """One iteration: G forward, D update on (real, G(x) detached), then G update through the updated D."""
         real_a, real_b = self._to_device(real_a), self._to_device(real_b)
         with self._forward():
-            fake_b = self.generator(real_a)
-        step = StepTensors(real_a, real_b, fake_b, self.discriminator)
+            fake_b = self.parallel_generator(real_a)
+        step = StepTensors(real_a, real_b, fake_b, self.parallel_discriminator)
         d_loss, d_parts = None, {}
         if self.discriminator is not None:
             self.discriminator.requires_grad_(True)
@@ -131,6 +138,7 @@ class PairTrainer:
                 d_loss, d_parts = self.objective.discriminator_losses(step)
             self._backward_step(d_loss, self.opt_d)
             self.discriminator.requires_grad_(False)  # G's step must not accumulate D gradients
+            step.discriminator = self.discriminator  # nor wait in DDP for D gradients that never come
         with self._forward():
             g_total, g_parts = self.objective.generator_loss(step)
         self._backward_step(g_total, self.opt_g)

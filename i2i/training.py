@@ -15,9 +15,10 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
-from i2i import __version__
+from i2i import __version__, distributed
 from i2i.atomic import staged_dir
 from i2i.checkpoint import load_checkpoint, save_checkpoint
+from i2i.components import check_arguments
 from i2i.errors import ConfigError, DataError, I2IError, Interrupted
 from i2i.faults import fault_point
 from i2i.modeldir import load_config
@@ -72,10 +73,14 @@ def build_networks(config: TrainConfig, objective: Objective, registry) -> tuple
 
 def _build(factory, kind: str, name: str, args: dict, **fixed):
     """``factory(**fixed, **args)``; arguments it rejects are the user's mistake: one clear line."""
+    flag = "--gen-arg" if kind == "generator" else "--disc-arg"
+    try:
+        check_arguments(factory, kind, name, {**fixed, **args})
+    except ConfigError as exc:
+        raise ConfigError(f"{exc} ({flag})") from None
     try:
         return factory(**fixed, **args)
     except (TypeError, ValueError) as exc:
-        flag = "--gen-arg" if kind == "generator" else "--disc-arg"
         raise ConfigError(f"{kind} {name!r} rejects the arguments {args} ({flag}): {exc}; "
                           f"`i2i info {name}` lists its options") from exc
 
@@ -92,14 +97,21 @@ class TrainingRun:
         torch.manual_seed(config.seed)
         objective = Objective.build(config.loss, registry, config.lambda_l1)
         generator, discriminator = build_networks(config, objective, registry)
+        world = distributed.world()
+        if world.active and config.sync_bn:
+            generator = distributed.convert_sync_batchnorm(generator, device)
+            discriminator = discriminator and distributed.convert_sync_batchnorm(discriminator, device)
         self.trainer = PairTrainer(generator, discriminator, objective, lr=config.lr,
                                    betas=(config.beta1, config.beta2), device=device, precision=precision,
-                                   channels_last=channels_last, small_conv_gemm=cpu_gemm)
+                                   channels_last=channels_last, small_conv_gemm=cpu_gemm,
+                                   data_parallel=distributed.data_parallel)
         root = task_data_root(self.task, config.data)
         self.train_set = self._dataset(root, "train", train=True)
-        self.val_set = self._dataset(root, "val", train=False) if has_split(root, "val", self.task.layout) else None
+        # Validation runs on rank 0 alone; the other ranks wait for it at their next step.
+        self.val_set = (self._dataset(root, "val", train=False)
+                        if has_split(root, "val", self.task.layout) and world.is_main else None)
         self.loader = build_loader(self.train_set, config.batch_size, shuffle=True, seed=config.seed,
-                                   num_workers=num_workers)
+                                   num_workers=num_workers, rank=world.rank, world_size=world.size)
         self.validator = Validator(config, registry, device, precision)
         self.schedule = LrSchedule(config.lr_policy, config.epochs, config.epochs_decay, config.lr_decay_every,
                                    config.best_metric is not None
@@ -139,6 +151,7 @@ class TrainingRun:
         return {"epoch": self.epoch, "batch_in_epoch": self.batch_in_epoch, "global_step": self.global_step,
                 "best": self.best, "i2i_version": __version__, "lr_schedule": self.schedule.state_dict()}
 
+    @distributed.main_process_only
     def save(self, name: str, **meta: Any) -> Path:
         """Checkpoint ``name`` of the current state (``meta`` overrides the recorded position): ``latest`` holds
         the whole training state (resume needs it); the others hold the generator's weights only, unless the
@@ -198,6 +211,7 @@ class TrainingRun:
         self.global_step, self.best = meta["global_step"], meta["best"]
         self.schedule.load_state_dict(meta.get("lr_schedule"))
 
+    @distributed.main_process_only
     def export_model(self, epoch: int) -> Path:
         """Write the generator, trained for ``epoch`` epochs, as a model dir (``RUN/model``) that the translator
         loads without flags; its files are staged and swapped in together."""
@@ -243,8 +257,8 @@ class TrainingRun:
             yield
             return
 
-        def on_interrupt(signum, frame):
-            if not self._in_step or self._stop_requested:
+        def on_interrupt(signum, frame):  # in a distributed run all ranks must stop after the same step
+            if (not self._in_step and not distributed.world().active) or self._stop_requested:
                 raise KeyboardInterrupt
             self._stop_requested = True
 
@@ -267,13 +281,14 @@ class TrainingRun:
         with bar:
             for batch in loader:
                 self._in_step = True  # a Ctrl-C from here on takes effect at the end of this iteration
+                distributed.seed_step(c.seed, self.global_step)
                 result = trainer.step(batch["a"], batch["b"])
                 self.batch_in_epoch += 1
                 self.global_step += 1
-                throughput.add(batch["a"].shape[0])
+                throughput.add(batch["a"].shape[0] * distributed.world().size)
                 bar.update(1)
                 if self.global_step % c.log_every == 0:
-                    losses = result.as_floats()
+                    losses = distributed.average(result.as_floats())
                     if not all(math.isfinite(v) for v in losses.values()):
                         raise I2IError(f"loss became non-finite at step {self.global_step}: {losses}; "
                                        f"try --precision fp32 or a lower --lr")
@@ -286,7 +301,7 @@ class TrainingRun:
                     self.save("latest")
                     last_save = time.monotonic()
                 self._in_step = False
-                if self._stop_requested:
+                if distributed.any_rank(self._stop_requested):
                     raise KeyboardInterrupt
 
     def _end_epoch(self) -> None:
@@ -324,7 +339,7 @@ class TrainingRun:
         self.epoch, self.batch_in_epoch, self.best = epoch, 0, after["best"]
         self.schedule.load_state_dict(after["lr_schedule"])
         self._in_step = False
-        print(f"epoch {epoch}/{c.total_epochs} done" +
+        distributed.print_on_main(f"epoch {epoch}/{c.total_epochs} done" +
               "".join(f", {k} {v:.4g}" for k, v in record.get("val", {}).items()), file=sys.stderr, flush=True)
         if self._stop_requested:
             raise KeyboardInterrupt

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import math
+import sys
 import zlib
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence, Union
@@ -23,6 +25,8 @@ from i2i.tiling import check_tiling, pad_to_multiple, translate_tiled
 
 ImageLike = Union[str, Path, Image.Image, torch.Tensor]
 DEFAULT_TILE_BATCH = 8
+AUTO_TILE_PIXELS = 4096 * 4096  # larger images are translated in tiles even without ``tile``
+AUTO_TILE = 1024
 _PIL_MODES = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}
 
 
@@ -52,7 +56,9 @@ class Translator:
     mode the images (or tiles) of one forward pass share batch statistics, so ``batch_size`` 1 matches
     the paper. ``tile``: translate overlapping ``tile``-pixel tiles blended over ``overlap`` pixels
     (exact for eval-mode networks whose receptive field fits the overlap). ``batch_size``: images per
-    forward pass (default 1), or tiles per pass when tiling (default 8). ``seed``: paper mode's dropout
+    forward pass (default 1), or tiles per pass when tiling (default 8). Without ``tile``, an image over
+    :data:`AUTO_TILE_PIXELS` (16.8 Mpx) is still translated in 1024-pixel tiles (with a warning), which
+    bounds memory for images up to the pixel cap (:func:`i2i.images.max_image_pixels`). ``seed``: paper mode's dropout
     starts from this seed on every call, so an image's output does not depend on what ran before.
     ``precision``: ``auto`` (bf16 where the hardware runs it natively, else fp32; see :mod:`i2i.precision`),
     fp32, bf16 or fp16; ``precision_choice`` says what was chosen and why. ``cpu_gemm``: run the CPU's small
@@ -157,11 +163,24 @@ class Translator:
         """(N, C, H, W) on the device to float32 outputs of the same size (padded, maybe tiled, cropped)."""
         h, w = batch.shape[-2:]
         padded, (top, left) = pad_to_multiple(batch, self.size_multiple)
-        if self.tile:
-            out = translate_tiled(self._forward, padded, self.tile, self.overlap, self.size_multiple, self.batch_size)
+        tile = self.tile or self._auto_tile(h, w)
+        if tile:
+            batch_size = self.batch_size if self.tile else DEFAULT_TILE_BATCH
+            out = torch.cat([translate_tiled(self._forward, image[None], tile, self.overlap, self.size_multiple,
+                                             batch_size) for image in padded])
         else:
             out = self._forward(padded).float()
         return out[..., top:top + h, left:left + w].contiguous()
+
+    def _auto_tile(self, h: int, w: int) -> int | None:
+        """The tile size for an image too big to translate whole (see the class docstring), else ``None``."""
+        if h * w <= AUTO_TILE_PIXELS:
+            return None
+        tile = math.ceil(AUTO_TILE / self.size_multiple) * self.size_multiple
+        check_tiling(tile, self.overlap, self.size_multiple)
+        print(f"i2i: warning: translating a {w}x{h} image in {tile}-pixel tiles to bound memory "
+              f"(choose the tile size with --tile)", file=sys.stderr, flush=True)
+        return tile
 
     def _forward(self, x: torch.Tensor) -> torch.Tensor:
         with self._small_convs or contextlib.nullcontext(), autocast(self.device, self.precision):

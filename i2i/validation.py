@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 from torchvision.utils import make_grid
 
+from i2i import distributed
 from i2i.components import restore_training_mode, set_inference_mode
 from i2i.device import autocast
 from i2i.errors import ConfigError
@@ -68,6 +69,7 @@ class Validator:
         higher = self.metrics[self.config.best_metric].resolve().higher_is_better
         return score > best if higher else score < best
 
+    @distributed.main_process_only
     @torch.no_grad()
     def write_samples(self, generator: torch.nn.Module, dataset, path: Path) -> Path:
         """A grid with one row per sample: input | output | target (first 3 channels, grey as RGB)."""

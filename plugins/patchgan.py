@@ -26,6 +26,7 @@ class LogitMapDiscriminator(Discriminator):
     """
 
     min_size = 1
+    arg_ranges = {**Discriminator.arg_ranges, "ndf": (1, 256)}
     port_attribute = "model"  # where the port's class keeps its layers (its PixelDiscriminator: ``net``)
 
     def __init__(self, in_channels: int = 3, out_channels: int = 3, conditional: bool = True, ndf: int = 64,

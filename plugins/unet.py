@@ -55,6 +55,7 @@ class EncoderDecoderGenerator(Generator):
 
     skips = False
     fixed_depth: int | None = None
+    arg_ranges = {**Generator.arg_ranges, "ngf": (1, 256), "num_downs": (MIN_LEVELS, 12), "dropout": (0.0, 1.0)}
 
     def __init__(self, in_channels: int = 3, out_channels: int = 3, ngf: int = 64, num_downs: int = 8,
                  norm: str = "batch", dropout: float = 0.5, dropout_placement: str = "port") -> None:

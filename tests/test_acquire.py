@@ -205,3 +205,15 @@ def test_facades_from_a_mirror_then_train(home, monkeypatch, tmp_path):
                                       "--crop-size", "32", "--load-size", "36", "--gen-arg", "ngf=8",
                                       "--disc-arg", "ndf=8", "--quiet", "--out", str(tmp_path / "run")])
     assert result.exit_code == 0, result.output
+
+
+def test_a_checksum_mismatch_stops_instead_of_falling_through_to_another_source(home, server):
+    get_task_data(TINY, progress=False)
+    (home / "data" / "tiny" / COMPLETE).unlink()
+    server.files["/tiny.tar.gz"] = pairs_archive("tiny", split_pairs(seed=1))  # tampered
+    server.files["/spare.tar.gz"] = ARCHIVE
+    task = Task(name="tiny", description="", sources=(*TINY.sources, DataSource("url", "spare.tar.gz")))
+    said = []
+    with pytest.raises(DataError, match="checksum mismatch.*not trying tiny's other sources"):
+        get_task_data(task, progress=False, announce=said.append)
+    assert server.gets("/spare.tar.gz") == [] and not any("trying the next source" in line for line in said)

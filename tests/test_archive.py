@@ -6,9 +6,11 @@ import zipfile
 
 import pytest
 from archive_server import pairs_archive, split_pairs
+from bad_inputs import sparse_tar, tar_bomb, zip_bomb
 
-from i2i.archive import UnsafeArchiveError, extract, find_split_root
-from i2i.errors import DataError
+from i2i.archive import (MAX_BYTES_ENV, MAX_RATIO_ENV, ArchiveTooLargeError, UnsafeArchiveError, extract,
+                         find_split_root)
+from i2i.errors import ConfigError, DataError
 
 
 def tar_with(path, *members):
@@ -95,3 +97,27 @@ def test_not_an_archive_and_a_truncated_one_are_data_errors(tmp_path):
     with pytest.raises(DataError, match="cannot extract"):
         extract(truncated, tmp_path / "b")
     assert not (tmp_path / "b").exists()
+
+
+@pytest.mark.parametrize("make", [tar_bomb, zip_bomb])
+def test_bombs_are_refused_by_total_and_by_ratio_before_filling_the_disk(tmp_path, monkeypatch, make):
+    archive = make(tmp_path / f"bomb.{make.__name__}", 8 << 20, members=3)  # 24 MB of zeros in ~25 KB
+    with pytest.raises(ArchiveTooLargeError, match=f"100 times the archive's size.*{MAX_RATIO_ENV}"):
+        extract(archive, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+    monkeypatch.setenv(MAX_RATIO_ENV, "1e6")
+    monkeypatch.setenv(MAX_BYTES_ENV, str(20 << 20))
+    with pytest.raises(ArchiveTooLargeError, match=f"25,165,824 bytes, more than the limit of 20,971,520 bytes"):
+        extract(archive, tmp_path / "out")
+    monkeypatch.setenv(MAX_BYTES_ENV, "1e9")
+    assert len(list((extract(archive, tmp_path / "out") / "set" / "train").iterdir())) == 3
+    monkeypatch.setenv(MAX_BYTES_ENV, "many")
+    with pytest.raises(ConfigError, match=MAX_BYTES_ENV):
+        extract(archive, tmp_path / "again")
+
+
+def test_a_gnu_sparse_member_is_refused(tmp_path):
+    archive = sparse_tar(tmp_path / "sparse.tar", apparent_size=10 * 2**30)
+    with pytest.raises(UnsafeArchiveError, match="sparse file"):
+        extract(archive, tmp_path / "out")
+    assert not (tmp_path / "out").exists()

@@ -32,7 +32,8 @@ from i2i_tasks.demo_data import synthesize
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="the crash harness forks the training processes")
 
 TINY = ["--task", "demo", "--crop-size", "32", "--load-size", "36", "--gen-arg", "ngf=8", "--disc-arg", "ndf=8",
-        "--device", "cpu", "--log-every", "1", "--batch-size", "1", "--save-every", "1", "--quiet"]
+        "--device", "cpu", "--log-every", "1", "--batch-size", "1", "--save-every", "1", "--best-metric", "psnr",
+        "--quiet"]
 LEFTOVER = (".tmp-", ".staging-", ".old-", ".lock.pid")
 
 
@@ -131,6 +132,8 @@ def assert_same_run(run: Path, reference: Path) -> None:
     for name in files:
         if name.suffix == ".safetensors":
             assert_same_tensors(run / name, reference / name)
+        elif name.name == "index.html":  # the run page names its run and the time: it must say the run finished
+            assert "finished: " in (run / name).read_text()
         elif name.name not in ("config.json", "metrics.jsonl") or name.parent.name == "model":
             assert (run / name).read_bytes() == (reference / name).read_bytes(), name
     assert records(run) == records(reference)  # each step and each validation logged once, same values

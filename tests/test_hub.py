@@ -193,3 +193,30 @@ def test_dataset_repos_are_served_too(hub):
     assert HfApi().dataset_info("me/pairs").sha == oid
     path = snapshot_download("me/pairs", repo_type="dataset")
     assert open(f"{path}/data/train.parquet", "rb").read() == b"PAR1\0rows"
+
+
+def test_push_sends_only_the_model_files_and_never_follows_a_link_out(hub, tmp_path):
+    local = model_dir(tmp_path / "m")
+    (local / "secrets.env").write_text("HF_TOKEN=hf_secret\n")
+    (local / ".hidden").write_text("x")
+    (local / "extra").mkdir()
+    (local / "extra" / "notes.txt").write_text("notes")
+    dry = i2i("push", str(local), "me/tiny", "--token", TOKEN, "--dry-run")
+    assert dry.exit_code == 0, dry.output
+    assert "uploading 3 files to me/tiny" in dry.stderr and "model.safetensors" in dry.stderr
+    assert "not uploaded (add with --include): .hidden, extra, secrets.env" in dry.stderr
+    assert not any(path.startswith("/api/models/me/tiny") for _, path in hub.requests)
+    push(local, "me/tiny", "--include", "extra/*.txt")
+    assert set(hub.repo("me/tiny").commit_at("main").files) == {
+        ".gitattributes", "README.md", "config.json", "model.safetensors", "extra/notes.txt"}
+    secret = tmp_path / "secret.txt"
+    secret.write_text("password")
+    (local / "samples.png").symlink_to(secret)
+    line = error_line(i2i("push", str(local), "me/tiny", "--token", TOKEN))
+    assert "refusing to push" in line and "samples.png" in line and "outside" in line
+    (local / "samples.png").unlink()
+    (local / "linked.txt").symlink_to(secret)
+    assert "outside" in error_line(i2i("push", str(local), "me/tiny", "--token", TOKEN, "--include", "*.txt"))
+    assert "matches no file" in error_line(i2i("push", str(local), "me/tiny", "--token", TOKEN, "--include", "*.bin"))
+    assert "without '..'" in error_line(i2i("push", str(local), "me/tiny", "--token", TOKEN, "--include", "../*"))
+    assert b"password" not in b"".join(hub.file("me/tiny", name) for name in hub.repo("me/tiny").commit_at("main").files)

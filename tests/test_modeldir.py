@@ -127,7 +127,7 @@ def test_missing_and_unexpected_weights(tmp_path, test_generators):
     save_model_dir(tmp_path / "extra", {**state, "head.weight": torch.zeros(1)}, config)
     one_line_error(DataError, lambda: load_generator(tmp_path / "extra"), "unexpected keys: 1 (head.weight)")
     save_model_dir(tmp_path / "shape", {**state, "conv.bias": torch.zeros(5)}, config)
-    one_line_error(DataError, lambda: load_generator(tmp_path / "shape"), "wrong-shape keys: 1 (conv.bias)")
+    one_line_error(DataError, lambda: load_generator(tmp_path / "shape"), "wrong-shape keys: 1 (conv.bias (5,) (expected (3,)))")
 
 
 def test_corrupt_weights(tmp_path, test_generators):
@@ -212,3 +212,49 @@ def test_crash_while_writing_keeps_the_old_weights(tmp_path, test_generators, mo
         save(tmp_path / "m", PointwiseGenerator(), "test-pointwise", {})
     assert (tmp_path / "m" / "model.safetensors").read_bytes() == before
     assert sorted(p.name for p in (tmp_path / "m").iterdir()) == ["config.json", "model.safetensors"]
+
+
+@pytest.mark.parametrize("args, channels, fragment", [
+    ({"ngf": -1}, (3, 3), "ngf=-1 is out of range; expected a whole number from 1 to 256"),
+    ({"ngf": 100000}, (3, 3), "ngf=100000 is out of range"),
+    ({"ngf": 8.5}, (3, 3), "ngf=8.5 is out of range"),
+    ({"ngf": True}, (3, 3), "ngf=True is out of range"),
+    ({"dropout": 5.0}, (3, 3), "dropout=5.0 is out of range; expected a number from 0.0 to 1.0"),
+    ({}, (-3, 3), "in_channels=-3 is out of range"),
+])
+def test_generator_arguments_are_checked_against_declared_ranges_before_building(tmp_path, args, channels,
+                                                                                    fragment):
+    save_model_dir(tmp_path / "m", {}, config_for("unet", {"num_downs": 3, "ngf": 8, **args}, channels))
+    line = one_line_error(ConfigError, lambda: load_generator(tmp_path / "m"), fragment)
+    assert "config.json" in line
+
+
+def test_weights_that_do_not_fit_are_refused_from_the_header_before_building(tmp_path, monkeypatch):
+    generator, args = tiny_unet()
+    save(tmp_path / "m", generator, "unet", args)
+    config = json.loads((tmp_path / "m" / "config.json").read_text())
+    config["generator"]["args"]["ngf"] = 256  # the weights say 8: a wide network must not be allocated
+    (tmp_path / "m" / "config.json").write_text(json.dumps(config))
+    built = []
+    real = torch.nn.Conv2d.__init__
+    monkeypatch.setattr(torch.nn.Conv2d, "__init__", lambda self, *a, **k: built.append(
+        torch.empty(0).device.type) or real(self, *a, **k))
+    one_line_error(DataError, lambda: load_generator(tmp_path / "m"), "does not fit generator 'unet'",
+                   "wrong-shape keys")
+    assert set(built) == {"meta"}
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf")])
+def test_nan_or_infinite_weights_are_refused_naming_the_tensor(tmp_path, value):
+    generator, args = tiny_unet()
+    state = generator.state_dict()
+    state["decoder.0.conv.weight"][0, 0, 0, 0] = value
+    save_model_dir(tmp_path / "m", state, config_for("unet", args))
+    one_line_error(DataError, lambda: load_generator(tmp_path / "m"), "decoder.0.conv.weight",
+                   "NaN or infinite", "model.safetensors")
+
+
+def test_a_deeply_nested_config_is_one_line(tmp_path):
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "config.json").write_text("[" * 200_000 + "]" * 200_000)
+    one_line_error(ConfigError, lambda: load_generator(tmp_path / "m"), "nested too deeply")

@@ -161,3 +161,35 @@ def test_wrong_files_and_missing_downloads_are_one_line_errors(authors, monkeypa
     set_offline(monkeypatch)
     line = error_line(i2i("pull", "pix2pix/edges2shoes"))
     assert "not converted yet" in line and "HF_HUB_OFFLINE is set" in line
+
+
+def test_a_pth_that_could_never_load_is_refused_at_import(authors, tmp_path):
+    state = random_port_state()
+    state["model.model.0.weight"] = state["model.model.0.weight"][:, :1].clone()  # a 1-channel input layer
+    authors.files["sat2map.pth"] = saved(state)
+    line = error_line(i2i("pull", "pix2pix/sat2map"))
+    assert "does not match the network" in line and "model.model.0.weight" in line
+    state = random_port_state()
+    state["model.model.3.bias"] = torch.full_like(state["model.model.3.bias"], float("nan"))
+    authors.files["map2sat.pth"] = saved(state)
+    line = error_line(i2i("pull", "pix2pix/map2sat"))
+    assert "model.model.3.bias" in line and "NaN or infinite" in line
+    assert not [path for path in (tmp_path / "i2i-home" / "models").rglob("*") if path.is_file()]
+
+
+def test_released_digests_are_pinned_on_first_use(authors, tmp_path):
+    import json
+    import shutil
+
+    authors.files["edges2shoes.pth"] = saved(random_port_state())
+    model = Path(i2i("pull", "pix2pix/edges2shoes").stdout.strip())
+    manifest = json.loads((tmp_path / "i2i-home" / "manifest.json").read_text())
+    assert set(manifest["models"]) == {"pix2pix/edges2shoes"}
+    shutil.rmtree(model)
+    other = random_port_state()
+    other["model.model.3.bias"] += 1
+    authors.files["edges2shoes.pth"] = saved(other)  # the server now serves different weights
+    line = error_line(i2i("pull", "pix2pix/edges2shoes"))
+    assert "SHA-256" in line or "sha256" in line.lower()
+    assert "recorded on first download" in line and "manifest.json" in line
+    assert not model.exists()

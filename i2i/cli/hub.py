@@ -16,10 +16,15 @@ from i2i.errors import ConfigError
 @click.option("--token", help="Hugging Face token with write access [HF_TOKEN, or the one `hf auth login` saved].")
 @click.option("--with-training-state", is_flag=True,
               help="Also upload the run's checkpoints/latest.safetensors and config.json under training/.")
+@click.option("--include", "include", multiple=True, metavar="PATTERN",
+              help="Also upload the model dir's files matching this glob (repeatable), e.g. --include 'extra/*.png'.")
+@click.option("--dry-run", is_flag=True, help="List what would be uploaded, and stop.")
 @checkpoint_option
-def push_command(source, repo_id, private, revision, token, with_training_state, checkpoint) -> None:
+def push_command(source, repo_id, private, revision, token, with_training_state, include, dry_run, checkpoint) -> None:
     """Upload DIR (a model dir, or a run dir's model/) to the Hub model repo ORG/NAME in one commit.
 
+    Only the model's own files go: model.safetensors, config.json, README.md and samples.png (plus what
+    --include adds); they are listed first. A file that leads outside DIR (a symlink out) is refused.
     The repo is created if it does not exist. A model dir without a README.md gets a generated model card.
     A run dir pushes its final generator (model/), or with --checkpoint best|latest|epoch_N that
     checkpoint's generator (with a model card and that epoch's sample grid).
@@ -30,11 +35,33 @@ def push_command(source, repo_id, private, revision, token, with_training_state,
     if checkpoint is not None and with_training_state:
         raise ConfigError("--with-training-state uploads the run's latest state beside model/; "
                           "push a --checkpoint without it")
-    result = push(checkpoint_model(source, checkpoint), repo_id, private=private, revision=revision, token=token,
-                  with_training_state=with_training_state)
+    model = checkpoint_model(source, checkpoint)
+    _list_upload(model, repo_id, include, with_training_state)
+    if dry_run:
+        click.echo("dry run: nothing uploaded", err=True)
+        return
+    result = push(model, repo_id, private=private, revision=revision, token=token,
+                  with_training_state=with_training_state, include=include)
     click.echo(f"pushed {len(result.files)} files to {result.repo_id}@{result.revision}: commit {result.commit}",
                err=True)
     click.echo(result.url)
+
+
+def _list_upload(source, repo_id: str, include: tuple[str, ...], with_training_state: bool) -> None:
+    """Print every file the push will upload, and the model dir's files it leaves out."""
+    from pathlib import Path
+
+    from i2i.hub import left_out, push_target, upload_plan
+
+    plan = upload_plan(source, push_target(repo_id), include=include, with_training_state=with_training_state)
+    click.echo(f"uploading {len(plan)} files to {repo_id}:", err=True)
+    for name, data in plan.items():
+        size = data.stat().st_size if isinstance(data, Path) else len(data)
+        origin = "" if isinstance(data, Path) else " (generated)"
+        click.echo(f"  {name}  {size:,} bytes{origin}", err=True)
+    skipped = left_out(source, plan)
+    if skipped:
+        click.echo(f"not uploaded (add with --include): {', '.join(skipped)}", err=True)
 
 
 @click.command("pull")

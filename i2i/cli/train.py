@@ -8,13 +8,13 @@ import click
 from click.core import ParameterSource
 
 from i2i.cli.options import ComponentName, LossSpec, hardware_options, parse_key_values, warn_if_slow
-from i2i.errors import ConfigError
+from i2i.errors import ConfigError, Interrupted
 from i2i.schedule import POLICIES
 from i2i.task import PREPROCESS_MODES
 
 # Options that may differ when resuming: they change speed or output, not the run's maths.
 _RUNTIME = {"resume", "device", "precision", "cpu_gemm", "quiet", "num_workers", "channels_last", "epochs",
-            "epochs_decay", "tracker"}
+            "epochs_decay", "tracker", "nproc", "dist_timeout"}
 
 
 @click.command("train")
@@ -34,7 +34,8 @@ _RUNTIME = {"resume", "device", "precision", "cpu_gemm", "quiet", "num_workers",
 @click.option("--epochs", type=int, help="Epochs at constant learning rate [task recipe].")
 @click.option("--epochs-decay", type=int,
               help="Epochs after those (with --lr-policy linear: decaying to zero) [task recipe].")
-@click.option("--batch-size", type=int, help="Batch size [task recipe].")
+@click.option("--batch-size", type=int,
+              help="Batch size of each process [task recipe]; the global batch is this times the processes.")
 @click.option("--load-size", type=int, help="Resize both images to this before cropping [task recipe].")
 @click.option("--crop-size", type=int, help="Random crop size; sets the U-Net depth [task recipe].")
 @click.option("--flip/--no-flip", default=None, help="Random horizontal flip of each pair [task recipe].")
@@ -74,8 +75,8 @@ _RUNTIME = {"resume", "device", "precision", "cpu_gemm", "quiet", "num_workers",
 @click.option("--out", type=click.Path(file_okay=False),
               help="Run directory [runs/<task>-<date-time>]; a run there that saved no checkpoint starts over.")
 @click.option("--resume", type=click.Path(exists=True, file_okay=False),
-              help="Continue this run from its latest checkpoint (--epochs/--epochs-decay may change); "
-                   "a run that saved none starts again from scratch.")
+              help="Continue this run from its latest checkpoint (--epochs/--epochs-decay and the number of "
+                   "processes may change); a run that saved none starts again from scratch.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps.")
 @hardware_options
 @click.option("--channels-last/--no-channels-last", default=None,
@@ -87,6 +88,12 @@ _RUNTIME = {"resume", "device", "precision", "cpu_gemm", "quiet", "num_workers",
 @click.option("--tracker", multiple=True, type=ComponentName("trackers"),
               help="Also log to this experiment tracker: tensorboard or wandb (each needs its extra, e.g. "
                    "pip install 'i2i-pix2pix[tensorboard]'), or a plugin's (`i2i list trackers`); repeatable.")
+@click.option("--nproc", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Train in N processes on this machine (torchrun's machinery; one per GPU, or gloo on the CPU).")
+@click.option("--sync-bn/--no-sync-bn", default=None,
+              help="With several processes, batch norm over the global batch (SyncBatchNorm) [on].")
+@click.option("--dist-timeout", type=click.FloatRange(min=1), default=1800, show_default=True, metavar="SECONDS",
+              help="With several processes: how long one waits for the others before the run fails.")
 @click.pass_context
 def train_command(ctx: click.Context, **options) -> None:
     """Train a generator and discriminator with the paper's objective and schedule.
@@ -96,22 +103,45 @@ def train_command(ctx: click.Context, **options) -> None:
     `i2i train --task facades --data datasets/facades`,
     `i2i train --task maps --gen unet --disc patch70 --epochs 100 --epochs-decay 100`,
     `i2i train --resume runs/maps-20260101-120000`.
+    Several processes: `i2i train --nproc 2 ...` or `torchrun --nproc-per-node 8 -m i2i train ...`.
     """
+    from i2i import distributed
+
+    if options["nproc"] > 1:
+        distributed.launch_local(options["nproc"], _command_line(ctx, drop={"nproc"}))
+        return
+    device = distributed.setup(options["device"], options["dist_timeout"])
+    world = distributed.world()
+    try:
+        path = options["resume"] or options["out"]
+        with distributed.failing_together(f"; `i2i train --resume {path}` continues from the last checkpoint"
+                                          if path else ""):
+            _train(ctx, options, device, world)
+    except Interrupted:
+        if world.is_main:
+            raise
+        raise SystemExit(Interrupted.exit_code) from None  # rank 0 says what was saved
+    distributed.teardown()
+
+
+def _train(ctx: click.Context, options: dict, device, world) -> None:
+    from i2i import distributed
     from i2i.cpu_conv import choose_cpu_gemm
-    from i2i.device import resolve_device
     from i2i.pairs import describe_data
     from i2i.precision import choose_precision
     from i2i.plugins import get_registry
-    from i2i.rundir import RunDir
+    from i2i.rundir import FollowerRunDir, RunDir
     from i2i.train_config import TrainConfig
     from i2i.training import TrainingRun
 
-    device = resolve_device(options["device"])
+    run_dir = RunDir if world.is_main else FollowerRunDir
+    quiet = options["quiet"] or not world.is_main
     choice = choose_precision(options["precision"], device)
-    warn_if_slow(choice)
+    if world.is_main:
+        warn_if_slow(choice)
     gemm, gemm_reason = choose_cpu_gemm(options["cpu_gemm"], device)
     precision = choice.precision
-    runtime = {"device": device, "precision": precision, "quiet": options["quiet"], "cpu_gemm": gemm,
+    runtime = {"device": device, "precision": precision, "quiet": quiet, "cpu_gemm": gemm,
                "num_workers": options["num_workers"], "channels_last": options["channels_last"]}
     record = {"device": str(device), **choice.as_record(), "cpu_gemm": gemm, "cpu_gemm_reason": gemm_reason}
     if options["resume"]:
@@ -121,13 +151,20 @@ def train_command(ctx: click.Context, **options) -> None:
         if changed:
             raise ConfigError(f"cannot change {', '.join(changed)} when resuming; only speed options and "
                               f"--epochs/--epochs-decay may change")
-        run = RunDir(options["resume"])
+        run = run_dir(options["resume"])
         config = TrainConfig.from_dict(run.read_config())
         ctx.with_resource(run.lock())
         for name in ("epochs", "epochs_decay"):
             if options[name] is not None:
                 setattr(config, name, options[name])
+        trained_with = (config.world_size, config.batch_size)
+        config.regroup(world.size)
         config.validate()
+        if trained_with[0] != world.size and world.is_main:
+            click.echo(f"i2i: this run trained with {trained_with[0]} process(es) x batch {trained_with[1]}; it "
+                       f"continues with {world.size} x {config.batch_size}: the same global batch of "
+                       f"{config.global_batch_size}, data order and schedule, other dropout masks"
+                       + ("" if config.sync_bn else ", batch norm over each process's batch"), err=True)
         session = TrainingRun(config, run, **runtime)
         session.resume()
         if session.epoch >= config.total_epochs:
@@ -139,7 +176,8 @@ def train_command(ctx: click.Context, **options) -> None:
             "data", "generator", "discriminator", "loss", "lambda_l1", "epochs", "epochs_decay", "batch_size",
             "load_size", "crop_size", "preprocess", "flip", "direction", "lr", "lr_policy", "lr_decay_every",
             "beta1", "seed", "init_type", "init_gain", "val_every", "best_metric", "save_every", "log_every",
-            "inference_mode", "skip_bad_images", "save_training_state", "max_train")}
+            "inference_mode", "skip_bad_images", "save_training_state", "max_train", "sync_bn")}
+        overrides["world_size"] = world.size
         overrides["generator_args"] = parse_key_values(options["gen_args"], "--gen-arg")
         overrides["discriminator_args"] = parse_key_values(options["disc_args"], "--disc-arg")
         if options["val_metrics"]:
@@ -148,25 +186,48 @@ def train_command(ctx: click.Context, **options) -> None:
         if overrides["data"] is not None:  # absolute, so the run resumes from any folder
             overrides["data"] = str(Path(overrides["data"]).expanduser().resolve())
         config = TrainConfig.from_task(task, **overrides)
-        run = RunDir(options["out"] or RunDir.default_path(task.name))
+        run = run_dir(options["out"] or distributed.from_main(RunDir.default_path(task.name)))
         session = TrainingRun(config, run, **runtime)
         ctx.with_resource(run.lock())
         run.create()
     session.write_config(record)
-    if not options["quiet"]:
+    if not quiet:
         start = f"resuming {run.path} {session.resume_point}: " if options["resume"] else "training "
         epochs = f"{config.total_epochs} epoch{'s' if config.total_epochs != 1 else ''}"
         click.echo(f"{start}{config.task}: {config.generator} + "
                    f"{config.discriminator if session.trainer.discriminator is not None else 'no D'}, "
                    f"loss {config.loss}, {epochs}, {len(session.train_set)} pairs, "
-                   f"{device} {precision} ({choice.reason}) -> {run.path}", err=True)
+                   f"{device} {precision} ({choice.reason}){_processes(config)} -> {run.path}", err=True)
         click.echo(f"data: {describe_data(session.train_set)}", err=True)
         click.echo(session.disk_plan().describe(), err=True)
     from i2i.trackers import open_trackers
 
-    session.monitor.trackers = open_trackers(options["tracker"], run.path, config.as_dict())
+    if world.is_main:
+        session.monitor.trackers = open_trackers(options["tracker"], run.path, config.as_dict())
     try:
         model = session.fit()
     finally:
         session.monitor.close()
-    click.echo(f"done: model in {model} (translate with `i2i translate {run.path} INPUT -o OUT`)", err=True)
+    if world.is_main:
+        click.echo(f"done: model in {model} (translate with `i2i translate {run.path} INPUT -o OUT`)", err=True)
+
+
+def _processes(config) -> str:
+    if config.world_size == 1:
+        return ""
+    return (f" x {config.world_size} processes, global batch {config.global_batch_size} "
+            f"({config.batch_size} each{', SyncBatchNorm' if config.sync_bn else ''})")
+
+
+def _command_line(ctx: click.Context, drop: set[str]) -> list[str]:
+    """This command's arguments as given on the command line, without the options in ``drop``."""
+    args = ["train"]
+    for param in ctx.command.params:
+        if param.name in drop or ctx.get_parameter_source(param.name) is not ParameterSource.COMMANDLINE:
+            continue
+        value = ctx.params[param.name]
+        if param.is_flag:
+            args.append(param.opts[0] if value else param.secondary_opts[0])
+        else:
+            args += [item for v in (value if param.multiple else [value]) for item in (param.opts[0], str(v))]
+    return args

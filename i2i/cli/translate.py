@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import glob
+import sys
 from pathlib import Path
 
 import click
@@ -77,6 +78,21 @@ def _task_reader(task_name: str, config: dict, prepare):
     return lambda path: prepare(preprocess(resize(read_image(path))))
 
 
+def _readable(jobs: list[tuple[Path, str]], read, skip_bad: bool) -> list[tuple[Path, str, object]]:
+    """``(path, output name, model input)`` per job; an unreadable image stops, or is skipped with a warning."""
+    from tqdm import tqdm
+
+    ready = []
+    for path, name in jobs:
+        try:
+            ready.append((path, name, read(path)))
+        except DataError as exc:
+            if not skip_bad:
+                raise
+            tqdm.write(f"i2i: warning: skipping bad image: {exc}", file=sys.stderr)
+    return ready
+
+
 @click.command("translate")
 @click.argument("model")
 @click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
@@ -94,11 +110,14 @@ def _task_reader(task_name: str, config: dict, prepare):
 @click.option("--task", type=ComponentName("tasks"),
               help="Apply this task's input preprocessing first, at the model's crop size "
                    "(e.g. --task sketch2photo turns hand sketches into the edges an edges2shoes model saw).")
+@click.option("--skip-bad-images", is_flag=True,
+              help="Skip images that cannot be read (undecodable, animated, over the pixel limit) with a warning, "
+                   "instead of stopping at the first.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary.")
 @checkpoint_option
 @click.pass_context
 def translate_command(ctx, model, inputs, out, mode, tile, overlap, device, precision, cpu_gemm, batch_size, seed,
-                      task, quiet, checkpoint) -> None:
+                      task, skip_bad_images, quiet, checkpoint) -> None:
     """Translate images with MODEL into OUT/<stem>.png.
 
     MODEL is a model dir, a run dir, a Hub id ORG/NAME[@REV] (pulled on demand) or a released id
@@ -126,13 +145,18 @@ def translate_command(ctx, model, inputs, out, mode, tile, overlap, device, prec
     per_call = translator.images_per_pass
     out_dir = Path(out)
     jobs = list(zip(paths, output_names(paths)))
+    skipped = 0
     with tqdm(total=len(jobs), unit="img", disable=True if quiet else None, dynamic_ncols=True) as progress:
         for first in range(0, len(jobs), per_call):
-            chunk = jobs[first:first + per_call]
-            results = translator.translate_batch([read(path) for path, _ in chunk])
-            for (path, name), result in zip(chunk, results):
+            wanted = jobs[first:first + per_call]
+            chunk = _readable(wanted, read, skip_bad_images)
+            skipped += len(wanted) - len(chunk)
+            progress.update(len(wanted) - len(chunk))
+            results = translator.translate_batch([image for _, _, image in chunk])
+            for (path, name, _), result in zip(chunk, results):
                 _write(result, out_dir / name)
                 progress.set_postfix_str(path.name, refresh=False)
                 progress.update()
     if not quiet:
-        click.echo(f"translated {len(jobs)} image(s) into {out_dir}", err=True)
+        bad = f" (skipped {skipped} bad image(s))" if skipped else ""
+        click.echo(f"translated {len(jobs) - skipped} image(s) into {out_dir}{bad}", err=True)

@@ -22,6 +22,7 @@ class TinyResGenerator(Generator):
     """(N, in, H, W) -> (N, out, H, W) in [-1, 1]; H and W must be multiples of 4."""
 
     size_multiple = 4
+    arg_ranges = {**Generator.arg_ranges, "width": (1, 512), "blocks": (0, 64)}
 
     def __init__(self, in_channels: int = 3, out_channels: int = 3, width: int = 32, blocks: int = 3) -> None:
         super().__init__()
