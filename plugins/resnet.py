@@ -57,6 +57,7 @@ class ResnetGenerator(Generator):
 
     size_multiple = 2 ** DOWNSAMPLINGS
     fixed_blocks: int | None = None
+    arg_ranges = {**Generator.arg_ranges, "ngf": (1, 256), "n_blocks": (0, 64), "dropout": (0.0, 1.0)}
 
     def __init__(self, in_channels: int = 3, out_channels: int = 3, ngf: int = 64, n_blocks: int = 9,
                  norm: str = "batch", dropout: float = 0.5, padding: str = "reflect") -> None:
