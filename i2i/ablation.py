@@ -155,7 +155,7 @@ class Ablation:
         translator = Translator.load(run_path, device=str(self.device), precision=self.precision, seed=0,
                                      cpu_gemm=self.cpu_gemm)
         dataset = split_dataset(self.task, root, split, direction=config.direction, in_channels=config.in_channels,
-                                out_channels=config.out_channels, size=config.crop_size)
+                                out_channels=config.out_channels, size=config.crop_size, preprocess=config.preprocess)
         metrics = MetricSet.build(self.registry, self.metrics, self.metric_args)
         record = evaluate_items(translated(translator.translate, dataset, translator.compose), metrics,
                                 run_path / f"eval-{split}",

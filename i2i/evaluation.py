@@ -56,11 +56,15 @@ def pick_split(root: Path, split: str | None) -> str:
 
 
 def split_dataset(task, root: Path, split: str, *, direction: str, in_channels: int, out_channels: int,
-                  size: int) -> PairDataset:
-    """A split of ``task``'s data for evaluation: each image resized to ``size`` (the model's crop), no jitter."""
-    return PairDataset(root, split, layout=task.layout, direction=direction, in_channels=in_channels,
-                       out_channels=out_channels, load_size=size, crop_size=size, train=False,
-                       pair_maker=task.pair_maker)
+                  size: int, preprocess: str = "resize_and_crop", limit: int | None = None) -> PairDataset:
+    """A split of ``task``'s data for evaluation: each image resized as ``preprocess`` evaluates at ``size``
+    (the model's crop; resize_and_crop: to ``size`` square), no jitter; only the first ``limit`` pairs if given."""
+    dataset = PairDataset(root, split, layout=task.layout, direction=direction, in_channels=in_channels,
+                          out_channels=out_channels, load_size=size, crop_size=size, train=False,
+                          pair_maker=task.pair_maker, preprocess=preprocess)
+    if limit is not None:
+        dataset.items = dataset.items[:limit]
+    return dataset
 
 
 def _item_name(index: int, path: str) -> str:

@@ -85,7 +85,8 @@ Any image size works; inputs are padded to the generator's size multiple and cro
 | generator | `{generator["name"]}` `{json.dumps(generator["args"])}` |
 | channels | {config["in_channels"]} -> {config["out_channels"]}, scaled to {config["normalization"]} |
 | direction | {config["direction"]} (of the task's A/B pairs) |
-| training size | load {config["train_size"]["load_size"]}, crop {config["train_size"]["crop_size"]} |
+| training size | load {config["train_size"]["load_size"]}, crop {config["train_size"]["crop_size"]} \
+({config["train_size"].get("preprocess", "resize_and_crop")}) |
 | dataset | {config["provenance"]["dataset"] or "-"} |
 | i2i version | {config["provenance"]["i2i_version"]} |
 

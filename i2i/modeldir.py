@@ -6,11 +6,12 @@ A run dir (``RUN/model/config.json``) is accepted wherever a model dir is. ``con
     {"format": "i2i-model", "format_version": 1, "task": str | null,
      "generator": {"name": str, "args": {...}}, "in_channels": int, "out_channels": int,
      "normalization": "[-1,1]", "direction": "AtoB" | "BtoA",
-     "train_size": {"load_size": int, "crop_size": int}, "inference_mode": "paper" | "eval",
+     "train_size": {"load_size": int, "crop_size": int[, "preprocess": str]}, "inference_mode": "paper" | "eval",
      "provenance": {"i2i_version": str, "plugins": {dist: version}, "dataset": str | null, "epochs": int | null},
      "inference_mode_reason": str, "train_batch_size": int, "compose": bool}
 
-The last three keys are optional (model dirs written before them load as they are): why
+The last three keys and ``train_size.preprocess`` are optional (model dirs written before them load as they
+are): why
 ``inference_mode`` fits the training (:mod:`i2i.inference_mode`), the training batch size, and whether
 outputs go through the task's ``compose`` step (:mod:`i2i.compose`).
 """
@@ -24,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from i2i import __version__
 from i2i.atomic import atomic_write_text, save_safetensors
 from i2i.errors import ConfigError, DataError, UnknownComponentError
+from i2i.task import PREPROCESS_MODES
 
 if TYPE_CHECKING:
     from torch import nn
@@ -49,6 +51,7 @@ _SCHEMA: dict[str, Any] = {
 }
 # Keys that may be absent: model dirs written before they existed still load.
 _OPTIONAL: dict[str, Any] = {"inference_mode_reason": str, "train_batch_size": int, "compose": bool}
+_OPTIONAL_NESTED: dict[str, dict[str, Any]] = {"train_size": {"preprocess": str}}  # written when not the default
 _CHOICES = {
     "normalization": ("[-1,1]",),
     "direction": ("AtoB", "BtoA"),
@@ -72,6 +75,7 @@ def model_config(
     inference_mode_reason: str | None = None,
     train_batch_size: int | None = None,
     compose: bool = False,
+    preprocess: str = "resize_and_crop",
 ) -> dict[str, Any]:
     """A complete, validated ``config.json`` for a generator registered as ``generator``; the optional keys
     are written when given (``compose`` when true)."""
@@ -86,13 +90,19 @@ def model_config(
         "out_channels": out_channels,
         "normalization": "[-1,1]",
         "direction": direction,
-        "train_size": {"load_size": load_size, "crop_size": crop_size},
+        "train_size": {"load_size": load_size, "crop_size": crop_size,
+                       **({"preprocess": preprocess} if preprocess != "resize_and_crop" else {})},
         "inference_mode": inference_mode,
         "provenance": {"i2i_version": __version__, "plugins": plugin_versions(), "dataset": dataset, "epochs": epochs},
         **({"inference_mode_reason": inference_mode_reason} if inference_mode_reason else {}),
         **({"train_batch_size": train_batch_size} if train_batch_size is not None else {}),
         **({"compose": True} if compose else {}),
     })
+
+
+def train_preprocess(config: dict[str, Any]) -> str:
+    """The --preprocess mode the model was trained with (configs without one: the paper's resize_and_crop)."""
+    return config["train_size"].get("preprocess", "resize_and_crop")
 
 
 def _type_names(types: tuple) -> str:
@@ -116,7 +126,7 @@ def _check(value: dict, schema: dict[str, Any], where: str, origin: str,
             raise ConfigError(f"{origin}: missing key {name!r}")
         item = value[key]
         if isinstance(spec, dict):
-            _check(item, spec, f"{name}.", origin)
+            _check(item, spec, f"{name}.", origin, _OPTIONAL_NESTED.get(name))
             continue
         types = spec if isinstance(spec, tuple) else (spec,)
         if not isinstance(item, types) or (isinstance(item, bool) and bool not in types):
@@ -140,6 +150,9 @@ def validate_config(config: Any, origin: str = "model config") -> dict[str, Any]
             raise ConfigError(f"{origin}: key {key!r} is {config[key]!r}; expected {' or '.join(map(repr, allowed))}")
     if config.get("train_batch_size", 1) < 1:
         raise ConfigError(f"{origin}: train_batch_size must be at least 1, got {config['train_batch_size']}")
+    if train_preprocess(config) not in PREPROCESS_MODES:
+        raise ConfigError(f"{origin}: key 'train_size.preprocess' is {train_preprocess(config)!r}; expected one of "
+                          f"{', '.join(PREPROCESS_MODES)}")
     if config["format_version"] < 1:
         raise ConfigError(f"{origin}: format_version must be at least 1, got {config['format_version']}")
     return config

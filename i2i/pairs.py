@@ -183,7 +183,8 @@ class PairDataset(Dataset):
 
     ``a`` is the generator input after ``direction`` (``BtoA`` swaps A and B), with ``in_channels``;
     ``b`` the target, with ``out_channels``; both float32 (C, H, W) in [-1, 1]. ``train`` (default: the
-    split is "train") selects random jitter or the plain evaluation resize (see :mod:`i2i.augment`).
+    split is "train") selects random jitter or the plain evaluation resize, in the port's ``preprocess``
+    mode (see :mod:`i2i.augment`).
     Randomness comes from ``(seed, epoch, index)`` only: index with ``(epoch, index)`` keys (what
     :mod:`i2i.sampling` yields) or with an int after :meth:`set_epoch`; in evaluation epoch is ignored.
 
@@ -198,6 +199,7 @@ class PairDataset(Dataset):
         in_channels: int = 3, out_channels: int = 3, load_size: int = 286, crop_size: int = 256,
         flip: bool = True, train: bool | None = None, pair_maker: PairMaker | str | None = None, seed: int = 0,
         cache_bytes: int = 2 << 30, skip_bad_images: bool = False, max_items: int | None = None,
+        preprocess: str = "resize_and_crop",
     ) -> None:
         if direction not in get_args(Direction):
             raise ConfigError(f"unknown direction {direction!r}: use AtoB or BtoA")
@@ -205,7 +207,7 @@ class PairDataset(Dataset):
         self.items = subset(find_items(root, split, layout), max_items, seed)
         self.layout, self.swap = layout, direction == "BtoA"
         self.in_channels, self.out_channels = in_channels, out_channels
-        self.jitter = PairJitter(load_size, crop_size, flip, split == "train" if train is None else train)
+        self.jitter = PairJitter(load_size, crop_size, flip, split == "train" if train is None else train, preprocess)
         self.pair_maker = resolve_pair_maker(pair_maker) if layout == "photos" else None
         self.seed, self.epoch, self.skip_bad_images = seed, 0, skip_bad_images
         self._cache = _DecodeCache(cache_bytes)
@@ -218,7 +220,7 @@ class PairDataset(Dataset):
         defaults = dict(
             layout=task.layout, direction=task.direction, in_channels=task.in_channels,
             out_channels=task.out_channels, load_size=recipe.load_size, crop_size=recipe.crop_size,
-            flip=recipe.flip, pair_maker=task.pair_maker,
+            flip=recipe.flip, pair_maker=task.pair_maker, preprocess=recipe.preprocess,
         )
         return cls(root, split, **{**defaults, **options})
 
@@ -233,7 +235,7 @@ class PairDataset(Dataset):
         epoch, index = key if isinstance(key, tuple) else (self.epoch, key)
         epoch = epoch if self.jitter.train else 0
         used, images = self._load(index)
-        params = self.jitter.sample(item_generator(self.seed, epoch, index, "jitter"))
+        params = self.jitter.sample(item_generator(self.seed, epoch, index, "jitter"), tuple(images[0].shape[-2:]))
         images = tuple(self.jitter.apply(image, params) for image in images)
         if self.pair_maker is not None:
             a, b = self.pair_maker(images[0], item_generator(self.seed, epoch, index, "pair"))

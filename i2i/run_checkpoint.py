@@ -31,7 +31,7 @@ def run_model_config(config: TrainConfig, epochs: int) -> dict[str, Any]:
     return model_config(
         c.generator, c.generator_args, in_channels=c.in_channels, out_channels=c.out_channels,
         load_size=c.load_size, crop_size=c.crop_size, task=c.task, direction=c.direction,
-        inference_mode=c.inference_mode, dataset=c.data or c.task, epochs=epochs,
+        inference_mode=c.inference_mode, dataset=c.data or c.task, epochs=epochs, preprocess=c.preprocess,
         inference_mode_reason=c.inference_mode_reason, train_batch_size=c.batch_size,
         compose=getattr(task, "compose", None) is not None)
 

@@ -16,7 +16,7 @@ import hashlib
 from collections.abc import Iterator
 
 import torch
-from torch.utils.data import DataLoader, Dataset, Sampler
+from torch.utils.data import DataLoader, Dataset, Sampler, default_collate
 
 from i2i.errors import ConfigError, DataError
 
@@ -89,6 +89,23 @@ class EpochBatchSampler(Sampler[list[ItemKey]]):
         return batch[start : start + base + (self.rank < extra)]
 
 
+def collate_pairs(items: list[dict]) -> dict:
+    """Stack a batch of pairs; images of different sizes (modes that do not crop) are one clear error."""
+    def size(image: torch.Tensor) -> str:
+        return "x".join(map(str, image.shape[-2:]))
+
+    for item in items:
+        if item["a"].shape[-2:] != item["b"].shape[-2:]:
+            raise DataError(f"A and B of {item['path']} differ in size after preprocessing ({size(item['a'])} and "
+                            f"{size(item['b'])}): give them one size or use --preprocess resize_and_crop")
+    sizes = sorted({size(item["a"]) for item in items})
+    if len(sizes) > 1:
+        shown = " and ".join(sizes[:2])
+        raise DataError(f"a batch mixes image sizes ({shown}, e.g. {items[-1]['path']}): with a --preprocess "
+                        f"mode that does not crop, use --batch-size 1 or images of one size")
+    return default_collate(items)
+
+
 class PairLoader(DataLoader):
     """A DataLoader over an :class:`EpochBatchSampler` whose worker errors read as one line.
 
@@ -131,6 +148,6 @@ def build_loader(
         rank=rank, world_size=world_size,
     )
     return PairLoader(
-        dataset, batch_sampler=sampler, num_workers=num_workers, pin_memory=pin_memory,
+        dataset, batch_sampler=sampler, num_workers=num_workers, pin_memory=pin_memory, collate_fn=collate_pairs,
         persistent_workers=num_workers > 0, generator=torch.Generator().manual_seed(derive_seed(seed, "loader")),
     )

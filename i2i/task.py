@@ -5,6 +5,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Literal
 
+from i2i.errors import ConfigError
+
+PREPROCESS_MODES = ("resize_and_crop", "crop", "scale_width", "scale_width_and_crop", "none")
+"""The PyTorch port's ``--preprocess`` modes (see :mod:`i2i.augment`)."""
+
 Layout = Literal["aligned", "folders", "photos", "auto"]
 Direction = Literal["AtoB", "BtoA"]
 
@@ -23,6 +28,17 @@ class Recipe:
     beta1: float = 0.5
     beta2: float = 0.999
     lambda_l1: float = 100.0
+    preprocess: str = "resize_and_crop"
+
+
+def check_preprocess(preprocess: str, load_size: int, crop_size: int) -> None:
+    """A known mode and, where it resizes then crops, a crop that fits in the load size."""
+    if preprocess not in PREPROCESS_MODES:
+        raise ConfigError(f"unknown --preprocess {preprocess!r}; use one of {', '.join(PREPROCESS_MODES)}")
+    if crop_size <= 0 or load_size <= 0:
+        raise ConfigError(f"crop size {crop_size} and load size {load_size} must be positive")
+    if preprocess in ("resize_and_crop", "scale_width_and_crop") and crop_size > load_size:
+        raise ConfigError(f"crop size {crop_size} must be at most the load size {load_size}")
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,9 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from i2i.errors import ConfigError
-from i2i.task import Recipe, Task
+from i2i.schedule import check_policy
+from i2i.task import Recipe, Task, check_preprocess
+from i2i.weight_init import check_init
 
 
 @dataclass
@@ -38,6 +40,10 @@ class TrainConfig(Recipe):
     inference_mode: str | None = None  # None: chosen from the training (i2i.inference_mode) when the run starts
     inference_mode_reason: str | None = None
     skip_bad_images: bool = False
+    lr_policy: str = "linear"
+    lr_decay_every: int = 50
+    init_type: str | None = None
+    init_gain: float = 0.02
     world_size: int = 1  # training processes; batch_size is each one's share of the global batch
     sync_bn: bool = True  # with world_size > 1: batch norm over the global batch (SyncBatchNorm)
 
@@ -83,7 +89,7 @@ class TrainConfig(Recipe):
     def validate(self) -> None:
         if self.direction not in ("AtoB", "BtoA"):
             raise ConfigError(f"--direction must be AtoB or BtoA, not {self.direction!r}")
-        if self.crop_size > self.load_size:
+        if self.preprocess in ("resize_and_crop", "scale_width_and_crop") and self.crop_size > self.load_size:
             raise ConfigError(f"--crop-size {self.crop_size} is larger than --load-size {self.load_size}")
         for name in ("epochs_decay", "save_every", "val_every"):
             if getattr(self, name) < 0:
@@ -100,6 +106,9 @@ class TrainConfig(Recipe):
             raise ConfigError("train for at least one epoch (--epochs + --epochs-decay >= 1)")
         if self.max_train is not None and self.max_train < 1:
             raise ConfigError("--max-train must be >= 1")
+        check_policy(self.lr_policy, self.epochs, self.lr_decay_every)
+        check_preprocess(self.preprocess, self.load_size, self.crop_size)
+        check_init(self.init_type, self.init_gain)
         if self.best_metric is not None and self.best_metric not in self.val_metrics:
             raise ConfigError(f"--best-metric {self.best_metric!r} is not among the validation metrics "
                               f"({', '.join(self.val_metrics)})")

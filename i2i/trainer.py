@@ -14,7 +14,6 @@ from i2i.components import StepTensors
 from i2i.cpu_conv import SmallConvGemm, choose_cpu_gemm
 from i2i.device import autocast
 from i2i.objective import Objective
-from i2i.schedule import lr_factor
 
 
 def make_adam(module: nn.Module, lr: float, betas: tuple[float, float], device: torch.device) -> torch.optim.Adam:
@@ -98,8 +97,9 @@ class PairTrainer:
             found["opt_d"] = self.opt_d
         return found
 
-    def set_epoch_lr(self, epoch: int, epochs: int, epochs_decay: int) -> float:
-        lr = self.base_lr * lr_factor(epoch, epochs, epochs_decay)
+    def set_lr_factor(self, factor: float) -> float:
+        """Set both optimisers' lr to ``factor`` times the base lr (see :mod:`i2i.schedule`); return it."""
+        lr = self.base_lr * factor
         for optimizer in self.optimizers.values():
             for group in optimizer.param_groups:
                 group["lr"] = lr

@@ -29,10 +29,12 @@ from i2i.pairs import PairDataset, has_split
 from i2i.plugins import get_plugins, plugin_versions
 from i2i.rundir import RunDir
 from i2i.sampling import build_loader
+from i2i.schedule import LrSchedule
 from i2i.task_data import task_data_root
 from i2i.train_config import TrainConfig
 from i2i.trainer import PairTrainer, Throughput
 from i2i.validation import Validator
+from i2i.weight_init import init_weights
 
 CHECKPOINT_MINUTES = 10.0
 
@@ -57,12 +59,16 @@ def build_networks(config: TrainConfig, objective: Objective, registry) -> tuple
             f"--crop-size {config.crop_size} is not a multiple of {multiple}, which {config.generator} with "
             f"{config.generator_args} needs")
     adversarial = objective.adversarial
-    if adversarial is None:
-        return generator, None
-    disc_cls = registry.resolve("discriminators", config.discriminator)
-    discriminator = _build(disc_cls, "discriminator", config.discriminator, config.discriminator_args,
-                           in_channels=config.in_channels, out_channels=config.out_channels,
-                           conditional=adversarial.conditional)
+    discriminator = None
+    if adversarial is not None:
+        disc_cls = registry.resolve("discriminators", config.discriminator)
+        discriminator = _build(disc_cls, "discriminator", config.discriminator, config.discriminator_args,
+                               in_channels=config.in_channels, out_channels=config.out_channels,
+                               conditional=adversarial.conditional)
+    if config.init_type is not None:  # else each network keeps its own init (the built-ins': the port's normal)
+        for net in (generator, discriminator):
+            if net is not None:
+                init_weights(net, config.init_type, config.init_gain)
     return generator, discriminator
 
 
@@ -109,6 +115,12 @@ class TrainingRun:
         self.loader = build_loader(self.train_set, config.batch_size, shuffle=True, seed=config.seed,
                                    num_workers=num_workers, rank=world.rank, world_size=world.size)
         self.validator = Validator(config, registry, device, precision)
+        self.schedule = LrSchedule(config.lr_policy, config.epochs, config.epochs_decay, config.lr_decay_every,
+                                   config.best_metric is not None
+                                   and registry.resolve("metrics", config.best_metric).higher_is_better)
+        if config.lr_policy == "plateau" and (self.val_set is None or not config.val_every or not config.best_metric):
+            raise ConfigError("--lr-policy plateau follows the validation score: it needs a val split, "
+                              "--val-every >= 1 and a --best-metric")
         self.monitor = RunMonitor(run, config.total_epochs, self.loader.batch_sampler.batches_per_epoch(), quiet=quiet)
         self.epoch, self.batch_in_epoch, self.global_step = 0, 0, 0
         self.best: float | None = None
@@ -120,7 +132,7 @@ class TrainingRun:
                            in_channels=c.in_channels, out_channels=c.out_channels, load_size=c.load_size,
                            crop_size=c.crop_size, flip=c.flip, train=train, seed=c.seed,
                            pair_maker=self.task.pair_maker, skip_bad_images=c.skip_bad_images,
-                           max_items=c.max_train if split == "train" else None)
+                           max_items=c.max_train if split == "train" else None, preprocess=c.preprocess)
 
     def disk_plan(self):
         """What the run's checkpoints and model will take on disk (:mod:`i2i.disk_plan`)."""
@@ -139,7 +151,7 @@ class TrainingRun:
 
     def _meta(self) -> dict[str, Any]:
         return {"epoch": self.epoch, "batch_in_epoch": self.batch_in_epoch, "global_step": self.global_step,
-                "best": self.best, "i2i_version": __version__}
+                "best": self.best, "i2i_version": __version__, "lr_schedule": self.schedule.state_dict()}
 
     @distributed.main_process_only
     def save(self, name: str, **meta: Any) -> Path:
@@ -199,6 +211,7 @@ class TrainingRun:
                                self.trainer.scaler)
         self.epoch, self.batch_in_epoch = meta["epoch"], meta["batch_in_epoch"]
         self.global_step, self.best = meta["global_step"], meta["best"]
+        self.schedule.load_state_dict(meta.get("lr_schedule"))
 
     @distributed.main_process_only
     def export_model(self, epoch: int) -> Path:
@@ -259,7 +272,7 @@ class TrainingRun:
 
     def _train_epoch(self) -> None:
         c, trainer = self.config, self.trainer
-        lr = trainer.set_epoch_lr(self.epoch, c.epochs, c.epochs_decay)
+        lr = trainer.set_lr_factor(self.schedule.factor(self.epoch))
         loader = self.loader
         loader.set_epoch(self.epoch, start_batch=self.batch_in_epoch)
         if len(loader) + self.batch_in_epoch == 0:
@@ -299,7 +312,8 @@ class TrainingRun:
         each phase is idempotent, so a run stopped at any point ends the epoch again, to the same files."""
         c = self.config
         epoch = self.epoch + 1
-        after = {"epoch": epoch, "batch_in_epoch": 0, "best": self.best}  # the position once the end is done
+        after = {"epoch": epoch, "batch_in_epoch": 0, "best": self.best,  # the position once the end is done
+                 "lr_schedule": self.schedule.state_dict()}
         record: dict[str, Any] = {"epoch": epoch, "step": self.global_step}
         source = self.val_set if self.val_set is not None else self.train_set
         fault_point("end:samples")
@@ -308,6 +322,8 @@ class TrainingRun:
             fault_point("end:validate")
             scores = self.validator.evaluate(self.trainer.generator, self.val_set)
             record["val"] = scores
+            if c.best_metric:
+                after["lr_schedule"] = self.schedule.after_score(scores[c.best_metric], c.lr)
             if self.validator.improved(scores, after["best"]):
                 after["best"] = scores[c.best_metric]
                 self.save("best", **after)
@@ -323,6 +339,7 @@ class TrainingRun:
         self.save("latest", **after)
         self._in_step = True  # the position changes as a whole: a Ctrl-C now takes effect after it
         self.epoch, self.batch_in_epoch, self.best = epoch, 0, after["best"]
+        self.schedule.load_state_dict(after["lr_schedule"])
         self._in_step = False
         distributed.print_on_main(f"epoch {epoch}/{c.total_epochs} done" +
               "".join(f", {k} {v:.4g}" for k, v in record.get("val", {}).items()), file=sys.stderr, flush=True)

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 from torchvision.utils import make_grid
 
 from i2i import distributed
@@ -17,6 +18,7 @@ from i2i.faults import fault_point
 from i2i.inference_mode import has_batch_norm, recommended_mode
 from i2i.images import match_channels, write_image
 from i2i.metric_set import MetricSet
+from i2i.tiling import pad_to_multiple
 from i2i.train_config import TrainConfig
 
 _VAL_SEED = 1234
@@ -41,9 +43,12 @@ class Validator:
         return self.config.inference_mode or recommended_mode(self.config.batch_size, has_batch_norm(generator))[0]
 
     def _translate(self, generator: torch.nn.Module, a: torch.Tensor) -> torch.Tensor:
-        """The delivered image for a batch of inputs ``a``: ``compose(a, G(a))``, on the CPU."""
+        """The delivered image for a batch of inputs ``a``: ``compose(a, G(a))``, on the CPU; G's input is padded
+        to its size multiple and its output cropped back (uncropped --preprocess modes)."""
+        (h, w), multiple = a.shape[-2:], getattr(generator, "size_multiple", 1)
+        padded, (top, left) = pad_to_multiple(a.to(self.device), multiple)
         with autocast(self.device, self.precision):
-            output = generator(a.to(self.device)).float().cpu()
+            output = generator(padded).float()[..., top:top + h, left:left + w].cpu()
         return composed(self.compose, a, output)
 
     @torch.no_grad()
@@ -90,6 +95,8 @@ class Validator:
                     tiles += [displayable(item["a"]), displayable(output), displayable(target)]
         finally:
             restore_training_mode(generator)
+        height, width = max(t.shape[-2] for t in tiles), max(t.shape[-1] for t in tiles)
+        tiles = [F.pad(t, (0, width - t.shape[-1], 0, height - t.shape[-2]), value=1.0) for t in tiles]
         grid = make_grid(torch.stack(tiles), nrow=3, padding=2, pad_value=1.0)
         return write_image(grid, path)
 

@@ -13,3 +13,10 @@ def register_generators(register):
              description="The U-Net with 7 levels (inputs multiples of 128)")
     register("encdec", "i2i_plugins.unet:EncoderDecoderGenerator",
              description="The paper's encoder-decoder: the U-Net without skip connections")
+    register("resnet", "i2i_plugins.resnet:ResnetGenerator",
+             description="The PyTorch port's ResNet generator: 2 downsamplings, n_blocks residual blocks, "
+                         "2 upsamplings")
+    register("resnet_9blocks", "i2i_plugins.resnet:Resnet9BlocksGenerator",
+             description="The PyTorch port's ResNet generator with 9 residual blocks")
+    register("resnet_6blocks", "i2i_plugins.resnet:Resnet6BlocksGenerator",
+             description="The PyTorch port's ResNet generator with 6 residual blocks")

@@ -10,6 +10,8 @@ from torch import nn
 from i2i.errors import ConfigError
 
 NORMS = ("batch", "instance", "none")
+NORM_INFO = ("norm=batch (default: affine, running statistics) | instance (the port's: affine=False, no running "
+             "statistics; convs get biases; its FAQ's choice for multi-GPU) | none")
 
 
 def check_norm(norm: str) -> str:

@@ -1,4 +1,4 @@
-"""The paper's objective terms (L1, GAN, cGAN) and two common GAN flavours (LSGAN, hinge)."""
+"""The paper's objective terms (L1, GAN, cGAN) and common GAN flavours (LSGAN, hinge, the port's WGAN-GP)."""
 
 from __future__ import annotations
 
@@ -21,11 +21,13 @@ class GANLoss(LossTerm):
     adversarial = True
     conditional = False
 
+    def d_input(self, step: StepTensors, image: torch.Tensor) -> torch.Tensor:
+        """What D sees for ``image``: it, concatenated after the input when conditional."""
+        return torch.cat([step.real_a, image], dim=1) if self.conditional else image
+
     def judge(self, step: StepTensors, image: torch.Tensor) -> torch.Tensor:
-        """D's logits for ``image`` (concatenated after the input when conditional)."""
-        if self.conditional:
-            image = torch.cat([step.real_a, image], dim=1)
-        return step.discriminator(image)
+        """D's logits for ``image``."""
+        return step.discriminator(self.d_input(step, image))
 
     def real_fake_losses(self, real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return (
@@ -74,3 +76,40 @@ class HingeGANLoss(ConditionalGANLoss):
 
     def generator_target_loss(self, fake):
         return -fake.float().mean()
+
+
+class WGANGPLoss(ConditionalGANLoss):
+    """WGAN-GP as the PyTorch port defines it (its GANLoss 'wgangp' and cal_gradient_penalty): D's loss
+    ``0.5 * (-mean D(x, y) + mean D(x, G(x)))`` plus ``lambda_gp * (|grad D(mixed)|_2 - 1)^2`` (lambda_gp 10)
+    on per-sample random mixes of D's real and fake inputs; G's GAN loss ``-mean D(x, G(x))``.
+
+    The penalty differentiates D's gradient (double backward); D's logits are critic scores, not probabilities.
+    """
+
+    lambda_gp = 10.0
+    constant = 1.0  # the port's target gradient norm
+
+    @classmethod
+    def info(cls) -> dict:
+        """Facts for ``i2i info``."""
+        return {"gradient_penalty": f"{cls.lambda_gp:g} * (|grad D(mixed)|_2 - {cls.constant:g})^2, mixed = "
+                                    f"u*real + (1-u)*fake per sample (the port's 'mixed' type)",
+                "needs": "double backward through D (create_graph); use with --loss l1+wgangp"}
+
+    def real_fake_losses(self, real, fake):
+        return -real.float().mean(), fake.float().mean()
+
+    def generator_target_loss(self, fake):
+        return -fake.float().mean()
+
+    def discriminator_loss(self, step: StepTensors) -> torch.Tensor:
+        return super().discriminator_loss(step) + self.gradient_penalty(step)
+
+    def gradient_penalty(self, step: StepTensors) -> torch.Tensor:
+        """The port's 'mixed' penalty: one uniform weight per sample mixes the real and the fake D input."""
+        real, fake = self.d_input(step, step.real_b), self.d_input(step, step.fake_b.detach())
+        alpha = torch.rand(real.shape[0], 1, 1, 1, device=real.device)
+        mixed = (alpha * real.float() + (1 - alpha) * fake.float()).requires_grad_(True)
+        (gradient,) = torch.autograd.grad(step.discriminator(mixed).float().sum(), mixed, create_graph=True)
+        norms = (gradient.flatten(1) + 1e-16).norm(2, dim=1)
+        return self.lambda_gp * ((norms - self.constant) ** 2).mean()

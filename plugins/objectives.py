@@ -14,3 +14,6 @@ def register_losses(register):
              description="Least-squares conditional GAN loss (not in the paper; Mao et al. 2017)")
     register("hinge", "i2i_plugins.losses:HingeGANLoss",
              description="Hinge conditional GAN loss (not in the paper; Lim & Ye 2017)")
+    register("wgangp", "i2i_plugins.losses:WGANGPLoss",
+             description="WGAN-GP conditional loss as the PyTorch port defines it (gradient penalty 10; "
+                         "not in the paper)")

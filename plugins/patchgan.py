@@ -13,7 +13,9 @@ from torch import nn
 
 from i2i.components import Discriminator
 from i2i.errors import ConfigError
-from i2i_plugins.layers import check_norm, conv_bias, init_paper_weights, meta_build, norm_layer, parameter_count
+from i2i_plugins import port_layout
+from i2i_plugins.layers import (NORM_INFO, check_norm, conv_bias, init_paper_weights, meta_build, norm_layer,
+                                parameter_count)
 
 
 class LogitMapDiscriminator(Discriminator):
@@ -25,6 +27,7 @@ class LogitMapDiscriminator(Discriminator):
 
     min_size = 1
     arg_ranges = {**Discriminator.arg_ranges, "ndf": (1, 256)}
+    port_attribute = "model"  # where the port's class keeps its layers (its PixelDiscriminator: ``net``)
 
     def __init__(self, in_channels: int = 3, out_channels: int = 3, conditional: bool = True, ndf: int = 64,
                  norm: str = "batch") -> None:
@@ -36,6 +39,26 @@ class LogitMapDiscriminator(Discriminator):
 
     def layers(self, channels: int, ndf: int, norm: str) -> list[nn.Module]:
         raise NotImplementedError
+
+    @classmethod
+    def from_port_state_dict(cls, state_dict, in_channels: int = 3, out_channels: int = 3, conditional: bool = True,
+                             **overrides) -> LogitMapDiscriminator:
+        """The discriminator a state dict of the port's matching class describes, loaded exactly.
+
+        ndf and norm are read from the tensors; the port's D input (in + out channels when conditional) must
+        match the channels given. With ``norm none`` the port's convs have no bias and i2i's have one: such
+        state dicts are refused (missing keys).
+        """
+        prefix = f"{cls.port_attribute}."
+        state = {f"model.{key[len(prefix):]}" if key.startswith(prefix) else key: v for key, v in state_dict.items()}
+        first = state.get("model.0.weight")
+        if first is None or first.dim() != 4:
+            raise ConfigError(f"not a pix2pix PyTorch port {cls.__name__} state dict: {prefix}0.weight is missing")
+        norm = ("batch" if any(key.endswith(".running_mean") for key in state)
+                else "instance" if "model.2.bias" in state else "none")
+        net = cls(in_channels, out_channels, conditional, **{"ndf": first.shape[0], "norm": norm, **overrides})
+        net.load_state_dict(port_layout.same_layout(state, net.state_dict(), cls.__name__))
+        return net
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.shape[1] != self.input_channels:
@@ -56,6 +79,7 @@ class LogitMapDiscriminator(Discriminator):
             "parameters": parameter_count(net),
             "receptive_field": f"{cls.receptive_field}x{cls.receptive_field}",
             "output_for_256x256": f"{out[0]}x{out[1]}",
+            "norm": NORM_INFO,
         }
 
 
@@ -63,6 +87,7 @@ class PixelDiscriminator(LogitMapDiscriminator):
     """PixelGAN: 1x1 convs C64-C128, one logit per pixel; judges colour, not structure."""
 
     receptive_field = 1
+    port_attribute = "net"
 
     def layers(self, channels: int, ndf: int, norm: str) -> list[nn.Module]:
         bias = conv_bias(norm)

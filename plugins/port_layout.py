@@ -1,10 +1,12 @@
-"""The authors' PyTorch port's state-dict layout for the U-Net, and exact conversion to and from i2i's.
+"""The authors' PyTorch port's state-dict layouts: the U-Net's (converted to and from i2i's) and the ResNet's.
 
 The port nests one block per level: level 0 is ``model.model.``, level 1 appends ``1.model.``, each
 deeper level ``3.model.``. Inside a block: outermost 0 = down conv, 3 = final up conv (with bias);
 intermediate 1 = down conv, 2 = down norm, 3 = the next block, 5 = up conv, 6 = up norm; innermost
-1 = down conv, 3 = up conv, 4 = up norm. (The PatchGAN discriminators already use the port's layout.)
-Conversions are exact: every key is renamed, and an unknown, missing or misshapen key is a ConfigError.
+1 = down conv, 3 = up conv, 4 = up norm. (The PatchGAN discriminators and the ResNet generators use the
+port's layout themselves: ``model.N.*``, residual blocks ``model.N.conv_block.M.*``; for them the keys are only
+checked and the constructor arguments read from the tensors.) Conversions are exact: every key is renamed,
+and an unknown, missing or misshapen key is a ConfigError.
 """
 
 from __future__ import annotations
@@ -51,20 +53,50 @@ def unet_from_port(port_state: Mapping[str, torch.Tensor], reference: Mapping[st
     """``port_state`` renamed to i2i's layout; it must match ``reference`` (the target's state dict) exactly."""
     levels = sum(key.endswith(".conv.weight") and key.startswith("encoder.") for key in reference)
     to_i2i = {port: ours for ours, port in unet_module_names(levels).items()}
-    return _rename(port_state, to_i2i, reference, "port")
+    return _rename(port_state, to_i2i, reference, "port U-Net")
 
 
 def unet_to_port(state: Mapping[str, torch.Tensor]) -> dict:
     """An i2i U-Net state dict renamed to the port's layout."""
     levels = sum(key.endswith(".conv.weight") and key.startswith("encoder.") for key in state)
-    return _rename(state, unet_module_names(levels), None, "i2i")
+    return _rename(state, unet_module_names(levels), None, "i2i U-Net")
+
+
+def resnet_config(port_state: Mapping[str, torch.Tensor]) -> dict:
+    """Constructor arguments (channels, ngf, blocks, norm, dropout, padding) of the port ResNet generator
+    that a state dict describes."""
+    first = port_state.get("model.1.weight")
+    convs = sorted((int(key.split(".")[1]), tensor) for key, tensor in port_state.items()
+                   if key.count(".") == 2 and key.endswith(".weight") and tensor.dim() == 4)
+    blocks = {key.split(".")[1] for key in port_state if ".conv_block." in key}
+    if first is None or first.dim() != 4 or first.shape[-1] != 7 or convs[-1][1].shape[-1] != 7:
+        raise ConfigError("not a pix2pix PyTorch port ResNet generator state dict: "
+                          "model.1.weight or the last 7x7 conv is missing")
+    zero_padding = any(".conv_block.0.weight" in key for key in port_state)
+    second_conv = 4 if zero_padding else 6  # index of the block's second conv when it has dropout
+    return {
+        "in_channels": first.shape[1],
+        "out_channels": convs[-1][1].shape[0],
+        "ngf": first.shape[0],
+        "n_blocks": len(blocks),
+        "norm": ("batch" if any(key.endswith(".running_mean") for key in port_state)
+                 else "instance" if "model.1.bias" in port_state else "none"),
+        "dropout": 0.5 if any(f".conv_block.{second_conv}.weight" in key for key in port_state) else 0.0,
+        "padding": "zero" if zero_padding else "reflect",
+    }
+
+
+def same_layout(port_state: Mapping[str, torch.Tensor], reference: Mapping[str, torch.Tensor], network: str) -> dict:
+    """``port_state`` checked against ``reference``: the state dict of a network that has the port's keys."""
+    modules = {key.rpartition(".")[0] for key in reference}
+    return _rename(port_state, {module: module for module in modules}, reference, f"port {network}")
 
 
 def _rename(state: Mapping[str, torch.Tensor], names: dict[str, str],
             reference: Mapping[str, torch.Tensor] | None, layout: str) -> dict:
     """Rename the module part of every key with ``names``; check the result against ``reference``.
 
-    Problems are reported with the keys as the caller wrote them (``layout``'s names).
+    Problems are reported with the keys as the caller wrote them (``layout`` names their network and layout).
     """
     source = {_rename_key(key, names): key for key in state}
     renamed = {new: state[old] for new, old in source.items()}
@@ -79,7 +111,7 @@ def _rename(state: Mapping[str, torch.Tensor], names: dict[str, str],
             for key, value in renamed.items() if key in reference and value.shape != reference[key].shape]
     found = [f"{what}: {_few(keys)}" for what, keys in problems.items() if keys]
     if found:
-        raise ConfigError(f"{layout} U-Net state dict does not match the network: " + "; ".join(found))
+        raise ConfigError(f"{layout} state dict does not match the network: " + "; ".join(found))
     return renamed
 
 

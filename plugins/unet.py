@@ -20,7 +20,8 @@ from torch import nn
 from i2i.components import Generator
 from i2i.errors import ConfigError
 from i2i_plugins import port_layout
-from i2i_plugins.layers import check_norm, conv_bias, init_paper_weights, meta_build, norm_layer, parameter_count
+from i2i_plugins.layers import (NORM_INFO, check_norm, conv_bias, init_paper_weights, meta_build, norm_layer,
+                                parameter_count)
 
 MIN_LEVELS = 2
 MAX_DEFAULT_LEVELS = 8
@@ -123,8 +124,10 @@ class EncoderDecoderGenerator(Generator):
                  "num_downs follows the crop size unless given: min(8, log2(crop)), 256 -> 8, 128 -> 7")
         return {
             "parameters": parameter_count(net),
+            "parameters_instance_norm": parameter_count(meta_build(lambda: cls(norm="instance"))),
             "size_multiple": net.size_multiple,
             "depth": depth,
+            "norm": NORM_INFO,
             "dropout": f"0.5 on {dropped[0]}-{dropped[-1]} (dropout_placement 'port', the PyTorch port's); "
                        f"'paper' puts it on d1-d3 as the paper and the Lua code do",
         }

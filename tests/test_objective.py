@@ -231,6 +231,6 @@ def test_lr_schedule_is_constant_then_linear_decay():
     assert lr_factor(0, 0, 1) == pytest.approx(0.5)
     objective, generator, discriminator = tiny_networks("l1+cgan")
     trainer = PairTrainer(generator, discriminator, objective, lr=LR, betas=BETAS, device=CPU)
-    assert trainer.set_epoch_lr(3, 2, 3) == pytest.approx(LR * 0.5)
+    assert trainer.set_lr_factor(lr_factor(3, 2, 3)) == pytest.approx(LR * 0.5)
     lrs = [group["lr"] for opt in (trainer.opt_g, trainer.opt_d) for group in opt.param_groups]
     assert lrs == pytest.approx([LR * 0.5] * 2)

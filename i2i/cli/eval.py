@@ -43,6 +43,7 @@ def with_metric_options(command):
 @click.option("--task", type=ComponentName("tasks"), help="Task whose data and metrics to use [the model's task].")
 @click.option("--data", type=click.Path(file_okay=False), help="Folder with the task's splits [a run's own --data, else the task's cache].")
 @click.option("--split", help="Split to score [test, or val where there is no test split].")
+@click.option("--num-test", type=click.IntRange(min=1), help="Only the first N pairs of the split (by name) [all].")
 @with_metric_options
 @click.option("--outputs", type=click.Path(exists=True, file_okay=False),
               help="Score these existing outputs (named after the pairs' files) instead of translating.")
@@ -55,8 +56,8 @@ def with_metric_options(command):
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for paper mode's dropout.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @checkpoint_option
-def eval_command(model, task, data, split, metrics, metric_args, outputs, size, out, mode, device, precision, cpu_gemm,
-                 seed, quiet, checkpoint) -> None:
+def eval_command(model, task, data, split, num_test, metrics, metric_args, outputs, size, out, mode, device,
+                 precision, cpu_gemm, seed, quiet, checkpoint) -> None:
     """Score MODEL's outputs on a split (or existing --outputs) with the paper's metrics.
 
     Writes metrics.json, summary.md, index.html (metric table, plots, input | output | target rows)
@@ -70,7 +71,7 @@ def eval_command(model, task, data, split, metrics, metric_args, outputs, size, 
     from i2i.compose import model_compose, task_compose
     from i2i.evaluation import evaluate_items, pick_split, read_outputs, report_dir, split_dataset, translated
     from i2i.metric_set import MetricSet
-    from i2i.modeldir import load_config
+    from i2i.modeldir import load_config, train_preprocess
     from i2i.plugins import get_registry
     from i2i.run_checkpoint import checkpoint_model, checkpoint_report_dir
     from i2i.rundir import trained_data
@@ -93,11 +94,12 @@ def eval_command(model, task, data, split, metrics, metric_args, outputs, size, 
     split = pick_split(root, split)
     if config:
         shape = dict(direction=config["direction"], in_channels=config["in_channels"],
-                     out_channels=config["out_channels"], size=config["train_size"]["crop_size"])
+                     out_channels=config["out_channels"], size=config["train_size"]["crop_size"],
+                     preprocess=train_preprocess(config))
     else:
         shape = dict(direction=task_spec.direction, in_channels=task_spec.in_channels,
                      out_channels=task_spec.out_channels, size=size or _outputs_size(outputs))
-    dataset = split_dataset(task_spec, root, split, **shape)
+    dataset = split_dataset(task_spec, root, split, **shape, limit=num_test)
     metric_set = MetricSet.build(registry, metric_names(metrics, task_spec), parse_metric_args(metric_args))
     if outputs:
         compose = model_compose(config) if config else task_compose(task_spec)

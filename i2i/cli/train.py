@@ -10,6 +10,8 @@ from click.core import ParameterSource
 from i2i.cli.options import ComponentName, LossSpec, hardware_options, parse_key_values, warn_if_slow
 from i2i.errors import ConfigError, Interrupted
 from i2i.presets import PRESETS
+from i2i.schedule import POLICIES
+from i2i.task import PREPROCESS_MODES
 
 # Options that may differ when resuming: they change speed or output, not the run's maths.
 _RUNTIME = {"resume", "device", "precision", "cpu_gemm", "quiet", "num_workers", "channels_last", "epochs",
@@ -34,16 +36,31 @@ _RUNTIME = {"resume", "device", "precision", "cpu_gemm", "quiet", "num_workers",
 @click.option("--loss", type=LossSpec(), help="Objective terms joined by '+' [task default: l1+cgan].")
 @click.option("--lambda-l1", type=float, help="Weight of the L1 term [100].")
 @click.option("--epochs", type=int, help="Epochs at constant learning rate [task recipe].")
-@click.option("--epochs-decay", type=int, help="Epochs of linear decay to zero after that [task recipe].")
+@click.option("--epochs-decay", type=int,
+              help="Epochs after those (with --lr-policy linear: decaying to zero) [task recipe].")
 @click.option("--batch-size", type=int,
               help="Batch size of each process [task recipe]; the global batch is this times the processes.")
 @click.option("--load-size", type=int, help="Resize both images to this before cropping [task recipe].")
 @click.option("--crop-size", type=int, help="Random crop size; sets the U-Net depth [task recipe].")
 @click.option("--flip/--no-flip", default=None, help="Random horizontal flip of each pair [task recipe].")
+@click.option("--preprocess", type=click.Choice(PREPROCESS_MODES),
+              help="The port's modes, the same for A and B: resize to --load-size square | scale the width to "
+                   "--load-size | neither, then crop --crop-size ('crop' modes); 'none': sizes to multiples of 4. "
+                   "Uncropped sizes follow each image: use --batch-size 1 unless all share one size "
+                   "[task recipe: resize_and_crop].")
 @click.option("--direction", type=click.Choice(["AtoB", "BtoA"]), help="Which side is the input [task].")
 @click.option("--lr", type=float, help="Adam learning rate [2e-4].")
+@click.option("--lr-policy", type=click.Choice(POLICIES),
+              help="The port's lr policies: linear decay over --epochs-decay; step: x0.1 every --lr-decay-every "
+                   "epochs; plateau: x0.2 when --best-metric stalls 5 validations; cosine: to 0 over --epochs "
+                   "[linear].")
+@click.option("--lr-decay-every", type=int, help="Epochs between x0.1 steps of --lr-policy step [50].")
 @click.option("--beta1", type=float, help="Adam beta1 [0.5].")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for init, data order and jitter.")
+@click.option("--init-type", type=click.Choice(["normal", "xavier", "kaiming", "orthogonal"]),
+              help="Re-initialise G and D as the port's init_type does [each network's own: for the built-ins "
+                   "the paper's normal with gain 0.02].")
+@click.option("--init-gain", type=float, help="Scale for --init-type normal, xavier and orthogonal [0.02].")
 @click.option("--val-every", type=int, help="Validate every N epochs (0: never) [1].")
 @click.option("--val-metrics", help="Comma-separated registered metrics for validation [task preset].")
 @click.option("--best-metric", help="Also keep checkpoints/best: the epoch with the best value of this validation "
@@ -163,9 +180,9 @@ def _train(ctx: click.Context, options: dict, device, world) -> None:
         task = get_registry().resolve("tasks", options["task"])
         overrides = {k: options[k] for k in (
             "data", "generator", "discriminator", "loss", "lambda_l1", "epochs", "epochs_decay", "batch_size",
-            "load_size", "crop_size", "flip", "direction", "lr", "beta1", "seed", "val_every", "best_metric",
-            "save_every", "log_every", "inference_mode", "skip_bad_images", "save_training_state", "max_train",
-            "sync_bn")}
+            "load_size", "crop_size", "preprocess", "flip", "direction", "lr", "lr_policy", "lr_decay_every",
+            "beta1", "seed", "init_type", "init_gain", "val_every", "best_metric", "save_every", "log_every",
+            "inference_mode", "skip_bad_images", "save_training_state", "max_train", "sync_bn")}
         overrides["world_size"] = world.size
         overrides["generator_args"] = parse_key_values(options["gen_args"], "--gen-arg")
         overrides["discriminator_args"] = parse_key_values(options["disc_args"], "--disc-arg")

@@ -60,11 +60,12 @@ def _write(image, path: Path) -> None:
         raise DataError(f"cannot write {path}: {exc.strerror or exc}") from exc
 
 
-def _task_reader(task_name: str, crop_size: int, prepare):
-    """Read an image, resize it to the model's crop size, apply the task's ``preprocess``, then ``prepare``."""
-    from torchvision.transforms.v2 import functional as F
-
+def _task_reader(task_name: str, config: dict, prepare):
+    """Read an image, resize it as the model's evaluation does (its crop size, in its --preprocess mode), apply
+    the task's ``preprocess``, then ``prepare``."""
+    from i2i.augment import PairJitter
     from i2i.images import read_image
+    from i2i.modeldir import train_preprocess
     from i2i.plugins import get_registry
     from i2i.registry import import_target
 
@@ -72,7 +73,9 @@ def _task_reader(task_name: str, crop_size: int, prepare):
     if not task.preprocess:
         raise ConfigError(f"task {task_name!r} has no input preprocessing; drop --task")
     preprocess = import_target(task.preprocess)
-    return lambda path: prepare(preprocess(F.resize(read_image(path), [crop_size, crop_size], antialias=True)))
+    crop = config["train_size"]["crop_size"]
+    resize = PairJitter(crop, crop, flip=False, train=False, preprocess=train_preprocess(config)).resize
+    return lambda path: prepare(preprocess(resize(read_image(path))))
 
 
 def _readable(jobs: list[tuple[Path, str]], read, skip_bad: bool) -> list[tuple[Path, str, object]]:
@@ -138,7 +141,7 @@ def translate_command(ctx, model, inputs, out, mode, tile, overlap, device, prec
     warn_if_slow(translator.precision_choice)
     read = translator.prepare
     if task:
-        read = _task_reader(task, translator.config["train_size"]["crop_size"], translator.prepare)
+        read = _task_reader(task, translator.config, translator.prepare)
     per_call = translator.images_per_pass
     out_dir = Path(out)
     jobs = list(zip(paths, output_names(paths)))
