@@ -8,12 +8,8 @@ once when training stops, however it stops.
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
-from types import ModuleType
 from typing import Any, Sequence
-
-from i2i.errors import ConfigError
 
 
 class Tracker:
@@ -42,15 +38,6 @@ def scalars(record: dict[str, Any]) -> dict[str, float]:
             found[key] = float(value)
     found.update({f"val/{name}": float(value) for name, value in (record.get("val") or {}).items()})
     return found
-
-
-def import_optional(module: str, extra: str, tracker: str) -> ModuleType:
-    """Import ``module`` for a tracker, or one clear error naming the extra that installs it."""
-    try:
-        return importlib.import_module(module)
-    except ImportError as exc:
-        raise ConfigError(f"--tracker {tracker} needs the {module.split('.')[0]} package: "
-                          f"pip install 'i2i-pix2pix[{extra}]' ({exc})") from exc
 
 
 def open_trackers(names: Sequence[str], run_dir: Path, config: dict[str, Any]) -> list[Tracker]:

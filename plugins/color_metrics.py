@@ -11,10 +11,8 @@ from pathlib import Path
 
 import torch
 
-from i2i import lab as lab_space
-from i2i.components import Metric
-from i2i.errors import DataError
-from i2i.metric_set import MetricUnavailable
+from i2i import api
+from i2i.api import DataError, Metric, MetricUnavailable
 from i2i_plugins.image_metrics import PerImageMetric
 
 LAB_BINS = {"L": (-0.5, 100.5, 101), "a": (-128.5, 128.5, 257), "b": (-128.5, 128.5, 257)}
@@ -34,8 +32,8 @@ def as_rgb(images: torch.Tensor) -> torch.Tensor:
 
 
 def srgb_to_lab(images: torch.Tensor) -> torch.Tensor:
-    """(N, C, H, W) grey, RGB or RGBA in [-1, 1] to CIE Lab (:func:`i2i.lab.srgb_to_lab`)."""
-    return lab_space.srgb_to_lab(as_rgb(images))
+    """(N, C, H, W) grey, RGB or RGBA in [-1, 1] to CIE Lab (:func:`i2i.api.srgb_to_lab`)."""
+    return api.srgb_to_lab(as_rgb(images))
 
 
 def lab_counts(images: torch.Tensor) -> dict[str, torch.Tensor]:

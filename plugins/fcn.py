@@ -18,16 +18,13 @@ Segmenters (images in [-1, 1] → train ids):
 from __future__ import annotations
 
 import os
+import pkgutil
 from pathlib import Path
 
 import torch
 
-from i2i.components import Metric
-from i2i.device import resolve_device
-from i2i.errors import ConfigError, DataError
-from i2i.fcn_score import IGNORE_LABEL, SegmentationScore, confusion_matrix, segmentation_scores
-from i2i.metric_set import MetricUnavailable
-from i2i.registry import import_target
+from i2i.api import (IGNORE_LABEL, ConfigError, DataError, Metric, MetricUnavailable, SegmentationScore,
+                     confusion_matrix, load, resolve_device, segmentation_scores)
 from i2i_plugins.weights import first_detail, load_weights
 
 WEIGHTS_ENV = "I2I_FCN_WEIGHTS"
@@ -72,9 +69,7 @@ class ModelSegmenter:
     """An i2i photo → labels model as a segmenter: translate, then read the colours back to train ids."""
 
     def __init__(self, model: Path | str, device: str = "auto") -> None:
-        from i2i.translator import Translator
-
-        self.translator = Translator.load(model, device=device, mode="eval")
+        self.translator = load(model, device=device, mode="eval")
 
     def __call__(self, images: torch.Tensor) -> torch.Tensor:
         outputs = torch.stack(self.translator.translate_batch(list(images.float())))
@@ -119,8 +114,8 @@ def load_segmenter(segmenter: str | None, weights: str | None, arch: str, device
             return ModelSegmenter(Path(segmenter).expanduser(), device)
         if ":" in segmenter:
             try:
-                return import_target(segmenter)()
-            except (ImportError, AttributeError) as exc:
+                return pkgutil.resolve_name(segmenter)()
+            except (ImportError, AttributeError, ValueError) as exc:
                 raise ConfigError(f"cannot load segmenter {segmenter!r}: {exc}") from None
         raise ConfigError(f"segmenter {segmenter!r} is neither a model folder nor a 'module:attr' factory")
     if weights:

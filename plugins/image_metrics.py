@@ -11,8 +11,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from i2i.components import Metric
-from i2i.errors import DataError
+from i2i.api import DataError, Metric
 
 PSNR_CAP_DB = 100.0
 """The most PSNR reports: identical images (MSE 0) score this rather than infinity, so means and JSON

@@ -12,6 +12,7 @@ Images are resized to 299×299 (bilinear) and fed in [-1, 1], as pytorch-fid doe
 from __future__ import annotations
 
 import os
+import pkgutil
 from pathlib import Path
 
 import torch
@@ -20,11 +21,7 @@ from torch import nn
 from torchvision.models.inception import (BasicConv2d, Inception3, InceptionA, InceptionAux, InceptionB, InceptionC,
                                           InceptionD, InceptionE)
 
-from i2i.device import resolve_device
-from i2i.errors import ConfigError
-from i2i.fid import FeatureExtractor, FIDMetric, KIDMetric
-from i2i.metric_set import MetricUnavailable
-from i2i.registry import import_target
+from i2i.api import ConfigError, FeatureExtractor, FIDMetric, KIDMetric, MetricUnavailable, resolve_device
 from i2i_plugins.weights import first_detail, load_weights
 
 WEIGHTS_ENV = "I2I_INCEPTION_WEIGHTS"
@@ -135,8 +132,8 @@ def load_extractor(extractor: str | None, weights: str | None, device: str) -> F
     if extractor is None:
         return load_inception(weights, device)
     try:
-        return import_target(extractor)()
-    except (ImportError, AttributeError) as exc:
+        return pkgutil.resolve_name(extractor)()
+    except (ImportError, AttributeError, ValueError) as exc:
         raise ConfigError(f"cannot load feature extractor {extractor!r}: {exc}") from None
 
 

@@ -7,7 +7,7 @@ from typing import Callable
 import torch
 from torch import nn
 
-from i2i.errors import ConfigError
+from i2i.api import ConfigError
 
 NORMS = ("batch", "instance", "none")
 NORM_INFO = ("norm=batch (default: affine, running statistics) | instance (the port's: affine=False, no running "

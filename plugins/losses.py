@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from i2i.components import LossTerm, StepTensors
+from i2i.api import LossTerm, StepTensors
 
 
 class L1Loss(LossTerm):

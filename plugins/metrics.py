@@ -2,7 +2,7 @@
 
 Targets are lazy strings: registering imports no torch."""
 
-from i2i.hookspecs import hookimpl
+from i2i.api import hookimpl
 
 
 @hookimpl

@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from i2i.errors import DataError
+from i2i.api import DataError
 from i2i_plugins.image_metrics import SSIMMetric
 
 MS_SSIM_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)

@@ -1,6 +1,6 @@
 """Registers the paper's objective terms. Targets are lazy strings: registering imports no torch."""
 
-from i2i.hookspecs import hookimpl
+from i2i.api import hookimpl
 
 
 @hookimpl

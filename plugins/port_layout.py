@@ -15,7 +15,7 @@ from typing import Mapping
 
 import torch
 
-from i2i.errors import ConfigError
+from i2i.api import ConfigError
 
 # (down parts, up parts) of each kind of port block: i2i part name -> index inside the block
 _OUTERMOST = ({"conv": "0"}, {"conv": "3"})

@@ -16,8 +16,7 @@ from typing import Mapping
 import torch
 from torch import nn
 
-from i2i.components import Generator
-from i2i.errors import ConfigError
+from i2i.api import ConfigError, Generator
 from i2i_plugins import port_layout
 from i2i_plugins.layers import NORM_INFO, check_norm, init_paper_weights, meta_build, norm_layer, parameter_count
 

@@ -6,12 +6,22 @@ Targets are lazy strings: registering imports neither package.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import os
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
-from i2i.hookspecs import hookimpl
-from i2i.trackers import Tracker, import_optional, scalars
+from i2i.api import ConfigError, Tracker, hookimpl, scalars
+
+
+def import_optional(module: str, extra: str, tracker: str) -> ModuleType:
+    """Import ``module`` for a tracker, or one clear error naming the i2i extra that installs it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise ConfigError(f"--tracker {tracker} needs the {module.split('.')[0]} package: "
+                          f"pip install 'i2i-pix2pix[{extra}]' ({exc})") from exc
 
 
 class TensorBoardTracker(Tracker):

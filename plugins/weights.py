@@ -6,7 +6,7 @@ from pathlib import Path
 
 import torch
 
-from i2i.errors import ConfigError
+from i2i.api import ConfigError
 
 
 def load_weights(path: Path | str) -> dict[str, torch.Tensor]:

@@ -15,7 +15,7 @@ from contextlib import nullcontext
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from i2i.errors import DataError
+from i2i.api import DataError
 
 SPLITS = ("train", "val")
 SIZE = 256

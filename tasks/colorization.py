@@ -1,7 +1,6 @@
 """Registers ``colorization``: greyscale → colour photo in Lab, pairs made on the fly from any photo folder."""
 
-from i2i.hookspecs import hookimpl
-from i2i.task import Task
+from i2i.api import Task, hookimpl
 from i2i_tasks.paper import cite, paper_recipe
 
 COLORIZATION = Task(

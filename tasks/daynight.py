@@ -2,8 +2,7 @@
 
 from dataclasses import replace
 
-from i2i.hookspecs import hookimpl
-from i2i.task import Task
+from i2i.api import Task, hookimpl
 from i2i_tasks.paper import archive_sources, cite, paper_recipe, released
 
 _DATA = ("Webcam frames of 101 outdoor scenes (91 webcams train, ~17.8k pairs; 10 held-out webcams for "

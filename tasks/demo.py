@@ -1,7 +1,6 @@
 """Registers the offline ``demo`` task: procedurally generated label maps → textured scenes, no download."""
 
-from i2i.hookspecs import hookimpl
-from i2i.task import DataSource, Recipe, Task
+from i2i.api import DataSource, Recipe, Task, hookimpl
 
 _GENERATOR = "i2i_tasks.demo_data:synthesize"
 LABEL_COLORS = (("sky", (70, 130, 230)), ("ground", (150, 90, 30)), ("building", (220, 40, 40)),

@@ -5,8 +5,7 @@ from any photo folder), and ``sketch2photo``.
 lines that look like the HED edges those models saw (:func:`i2i_tasks.sketch.sketch_to_edges`).
 """
 
-from i2i.hookspecs import hookimpl
-from i2i.task import Task
+from i2i.api import Task, hookimpl
 from i2i_tasks.paper import archive_sources, cite, paper_recipe, released
 
 _HED = ('Edges by HED (Xie and Tu, "Holistically-Nested Edge Detection", ICCV 2015) with post-processing; '

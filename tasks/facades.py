@@ -1,7 +1,6 @@
 """Registers ``facades``: architectural labels → photo on CMP Facades (paper recipe: 200 epochs, batch 1)."""
 
-from i2i.hookspecs import hookimpl
-from i2i.task import Task
+from i2i.api import Task, hookimpl
 from i2i_tasks.paper import archive_sources, cite, paper_recipe, released
 
 LABEL_COLORS = (("background", (0, 6, 217)), ("wall", (13, 61, 251)), ("door", (165, 0, 0)),

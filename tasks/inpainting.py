@@ -8,8 +8,7 @@ keep tasks declarative and make the mask choice part of a model's recorded task 
 
 from dataclasses import replace
 
-from i2i.hookspecs import hookimpl
-from i2i.task import Task
+from i2i.api import Task, hookimpl
 from i2i_tasks.paper import cite, paper_recipe
 
 _DATA = (

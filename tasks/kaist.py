@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from i2i.errors import DataError
+from i2i.api import DataError
 
 FIRST_TEST_SET = 6  # the paper trained on set00–set05 and tested on set06–set11
 

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import torch
 
-from i2i.images import to_signed_unit
-from i2i.lab import lab_to_srgb, srgb_to_lab
+from i2i.api import lab_to_srgb, srgb_to_lab, to_signed_unit
 
 AB_SCALE = 110.0
 

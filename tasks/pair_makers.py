@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import torch
 
-from i2i.images import to_signed_unit
+from i2i.api import to_signed_unit
 from i2i_tasks.masks import centre_mask, random_mask
 
 FILL = 0.0  # the value of hole pixels: mid grey in [-1, 1]

@@ -1,7 +1,6 @@
 """Registers ``paired``: the user's own aligned pairs, from any folder, with no plugin to write."""
 
-from i2i.hookspecs import hookimpl
-from i2i.task import Recipe, Task
+from i2i.api import Recipe, Task, hookimpl
 
 PAIRED = Task(
     name="paired",

@@ -8,7 +8,7 @@ Torch-free, like :mod:`i2i.task` and :mod:`i2i.released` that it builds on.
 from __future__ import annotations
 
 from i2i.released import RELEASED
-from i2i.task import Checkpoint, DataSource, Recipe
+from i2i.api import Checkpoint, DataSource, Recipe
 
 HUB_NOTE = ("Hub parquet with imageA/imageB columns; every original split is merged into one train split, "
             "so it is re-split deterministically")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from i2i.images import match_channels, to_signed_unit
+from i2i.api import match_channels, to_signed_unit
 from i2i_tasks.sketch import _thicken
 
 SIGMA = 1.4

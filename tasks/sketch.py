@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from i2i.images import match_channels, to_signed_unit
+from i2i.api import match_channels, to_signed_unit
 
 
 def sketch_to_edges(image: torch.Tensor) -> torch.Tensor:

@@ -1,7 +1,6 @@
 """Registers ``thermal2color``: thermal (LWIR) frame → colour photo on the user's copy of KAIST."""
 
-from i2i.hookspecs import hookimpl
-from i2i.task import Task
+from i2i.api import Task, hookimpl
 from i2i_tasks.paper import cite, paper_recipe
 
 THERMAL = Task(

@@ -1,7 +1,6 @@
 """An example i2i plugin. Registering stays light: the network module is named as a lazy string."""
 
-from i2i import hookimpl
-from i2i.task import Recipe, Task
+from i2i.api import Recipe, Task, hookimpl
 
 
 @hookimpl

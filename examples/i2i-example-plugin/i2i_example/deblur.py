@@ -3,7 +3,7 @@
 import torch
 from torchvision.transforms.v2 import functional as TF
 
-from i2i.images import to_signed_unit
+from i2i.api import to_signed_unit
 
 
 def blur_pair(photo: torch.Tensor, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:

@@ -3,7 +3,7 @@
 import torch
 from torch import nn
 
-from i2i.components import Generator
+from i2i.api import Generator
 
 
 class _Residual(nn.Module):
