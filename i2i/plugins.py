@@ -1,15 +1,21 @@
 """Plugin discovery on pluggy: entry points in group ``i2i``, each loaded and called in isolation.
 
 Environment:
-  I2I_PLUGINS         comma-separated plugin (entry point) or distribution names to load; empty loads none.
-                      Unset loads every installed plugin.
+  I2I_PLUGINS         which plugins load: comma-separated entry point or distribution names, shell-style
+                      patterns allowed. The built-in plugins (distribution i2i-pix2pix) always load unless
+                      excluded; a name loads that third-party plugin (the others are skipped); ``-NAME`` skips
+                      a plugin, built-in or not; a list of exclusions only starts from every plugin.
+                      Unset: every installed plugin. ``mine``: the built-ins and mine. Empty: the built-ins
+                      only. ``-clash``: all but clash. ``mine,-i2i-pix2pix``: mine alone. ``-*``: none.
   I2I_STRICT_PLUGINS  "1": a failing plugin raises instead of warning, and unknown hooks fail
                       (``check_pending``).
 """
 
 from __future__ import annotations
 
+import fnmatch
 import os
+import re
 import sys
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
@@ -24,6 +30,7 @@ from i2i.registry import KINDS, SINGULAR, Entry, Registry, Source
 GROUP = "i2i"
 ENV_PLUGINS = "I2I_PLUGINS"
 ENV_STRICT = "I2I_STRICT_PLUGINS"
+BUILTIN_DISTRIBUTION = "i2i-pix2pix"
 _HOOK_OF_KIND = {kind: f"register_{kind}" for kind in KINDS}
 
 
@@ -47,11 +54,36 @@ class PluginInfo:
         }
 
 
-def _selected() -> set[str] | None:
-    value = os.environ.get(ENV_PLUGINS)
-    if value is None:
-        return None
-    return {part.strip() for part in value.split(",") if part.strip()}
+def _canonical(name: str) -> str:
+    """A distribution name as packaging compares them: lower case, runs of ``-_.`` as one ``-``."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which entry points load (see ``I2I_PLUGINS`` in the module docstring)."""
+
+    named: tuple[str, ...] | None = None  # third-party plugins to load; None: all of them
+    excluded: tuple[str, ...] = ()
+
+    @classmethod
+    def parse(cls, value: str | None) -> "Selection":
+        if value is None:
+            return cls()
+        parts = [part.strip() for part in value.split(",") if part.strip()]
+        named = tuple(part for part in parts if not part.startswith("-"))
+        excluded = tuple(part[1:].strip() for part in parts if part.startswith("-"))
+        return cls(None if excluded and not named else named, excluded)
+
+    def loads(self, source: Source) -> bool:
+        def matches(pattern: str) -> bool:
+            return (fnmatch.fnmatchcase(source.plugin, pattern)
+                    or fnmatch.fnmatchcase(_canonical(source.distribution), _canonical(pattern)))
+
+        if any(matches(pattern) for pattern in self.excluded):
+            return False
+        builtin = _canonical(source.distribution) == BUILTIN_DISTRIBUTION
+        return builtin or self.named is None or any(matches(pattern) for pattern in self.named)
 
 
 def _one_line(exc: BaseException) -> str:
@@ -72,11 +104,11 @@ class PluginSet:
 
     def load_entry_points(self) -> "PluginSet":
         """Import, register and call every selected entry point; failures warn (or raise when strict)."""
-        selected = _selected()
+        selection = Selection.parse(os.environ.get(ENV_PLUGINS))
         for ep in sorted(entry_points(group=GROUP), key=lambda e: e.name):
             dist = ep.dist
             source = Source(ep.name, dist.name if dist else "unknown", dist.version if dist else "unknown")
-            if selected is not None and not {ep.name, source.distribution} & selected:
+            if not selection.loads(source):
                 continue
             try:
                 module = ep.load()
@@ -118,7 +150,7 @@ class PluginSet:
                 )
             )
 
-        register.__doc__ = f"Register a {SINGULAR[kind]}: register(name, target, *, aliases=(), description='', override=False)"
+        register.__doc__ = f"Register a {SINGULAR[kind]}: register{hookspecs.REGISTER_SIGNATURE}"
         return register
 
     def _call(self, plugin: Any, hook_name: str, source: Source, **kwargs: Any) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import fnmatch
 import importlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass, replace
 from typing import Any
 
 from i2i.errors import RegistryConflictError, UnknownComponentError
@@ -72,9 +72,14 @@ class Entry:
         return SINGULAR[self.kind]
 
     def resolve(self) -> Any:
-        """The registered object, importing a lazy ``"module:attr"`` target on first use."""
+        """The registered object, importing a lazy ``"module:attr"`` target on first use.
+
+        A declarative object with a ``name`` field (a task) takes its registration name, so a task registered
+        under a key that differs from ``Task.name`` is found by that key wherever its name is used.
+        """
         if self._resolved is None:
-            self._resolved = import_target(self.target) if isinstance(self.target, str) else self.target
+            target = import_target(self.target) if isinstance(self.target, str) else self.target
+            self._resolved = _named(target, self.name)
         return self._resolved
 
     def as_dict(self) -> dict:
@@ -87,6 +92,14 @@ class Entry:
             "distribution": self.source.distribution,
             "version": self.source.version,
         }
+
+
+def _named(target: Any, name: str) -> Any:
+    """``target`` with ``name`` as its name when it is a dataclass instance with a different ``name`` field."""
+    if is_dataclass(target) and not isinstance(target, type) and "name" in {f.name for f in fields(target)} \
+            and target.name != name:
+        return replace(target, name=name)
+    return target
 
 
 def _did_you_mean(name: str, known: list[str]) -> str:
@@ -134,7 +147,7 @@ class Registry:
             if not override:
                 raise RegistryConflictError(
                     f"{SINGULAR[kind]} {key!r} is registered by both {existing.source} and {source}; "
-                    f"uninstall one, or limit loading with I2I_PLUGINS"
+                    f"uninstall one, or skip one with I2I_PLUGINS=-{source.plugin}"
                 )
             self.remove(existing)
         self._entries[kind][name] = entry

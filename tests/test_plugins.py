@@ -6,13 +6,15 @@ import inspect
 import json
 import re
 import types
+from importlib.metadata import entry_points
 
 import pytest
 
 from conftest import ROOT, make_distribution, run_i2i, run_python
 from i2i import hookimpl, hookspecs
 from i2i.errors import PluginLoadError, RegistryConflictError, UnknownComponentError
-from i2i.plugins import PluginSet
+from i2i import plugins as plugins_module
+from i2i.plugins import PluginSet, Selection
 from i2i.registry import Registry, Source
 
 HERE = Source("tests", "test-dist", "1.0")
@@ -133,13 +135,36 @@ def test_two_distributions_registering_one_name_is_a_clear_error(site):
     assert "i2i-pix2pix" in lines[0] and "clash-plugin 3.1" in lines[0]
 
 
-def test_env_var_limits_loading(site):
+def test_env_var_selects_third_party_plugins_and_keeps_the_builtins(site):
     make_distribution(site, "clash-plugin", "3.1", {"clash": "clash_mod"}, {"clash_mod": GEN_PLUGIN})
-    result = run_i2i("plugins", "--json", paths=[site], env={"I2I_PLUGINS": "generators,objectives"})
+    make_distribution(site, "mine-plugin", "1.0", {"mine": "mine_mod"}, {"mine_mod": "x = 1"})
+    builtins = {ep.name for ep in entry_points(group="i2i") if ep.dist.name == "i2i-pix2pix"}
+    result = run_i2i("plugins", "--json", paths=[site], env={"I2I_PLUGINS": "mine"})
     assert result.returncode == 0, result.stderr
-    assert sorted(p["name"] for p in json.loads(result.stdout)) == ["generators", "objectives"]
-    none = run_i2i("plugins", "--json", env={"I2I_PLUGINS": ""})
-    assert json.loads(none.stdout) == []
+    assert {p["name"] for p in json.loads(result.stdout)} == builtins | {"mine"}  # no clash, the built-ins kept
+
+
+@pytest.mark.parametrize(("value", "loaded"), [
+    (None, {"unet-builtin", "maps-builtin", "mine", "clash"}),
+    ("mine", {"unet-builtin", "maps-builtin", "mine"}),
+    ("mine-plugin", {"unet-builtin", "maps-builtin", "mine"}),  # a distribution name
+    ("", {"unet-builtin", "maps-builtin"}),
+    ("-clash", {"unet-builtin", "maps-builtin", "mine"}),  # only exclusions: all but those
+    ("mine,-maps-builtin", {"unet-builtin", "mine"}),
+    ("mine,-i2i-pix2pix", {"mine"}),
+    ("m*, -I2I_Pix2Pix", {"mine"}),  # patterns; distribution names compare as packaging does
+    ("-*", set()),
+])
+def test_env_var_syntax(value, loaded):
+    sources = [Source("unet-builtin", "i2i-pix2pix", "0.1"), Source("maps-builtin", "i2i-pix2pix", "0.1"),
+               Source("mine", "mine-plugin", "1.0"), Source("clash", "clash-plugin", "3.1")]
+    selection = Selection.parse(value)
+    assert {source.plugin for source in sources if selection.loads(source)} == loaded
+
+
+def test_plugin_selection_is_documented_where_users_look():
+    for text in ((ROOT / "CONTRIBUTING.md").read_text(), (ROOT / "README.md").read_text(), plugins_module.__doc__):
+        assert "I2I_PLUGINS" in text and "mine,-i2i-pix2pix" in text
 
 
 def test_example_plugin_is_discovered_through_its_entry_point(site):
@@ -198,3 +223,153 @@ def test_a_hook_raising_an_i2i_error_is_reported_not_fatal(capsys):
     plugins.add(_plugin(register_tasks=refuses), Source("picky", "picky-dist", "1.0"))
     assert plugins.registry.names("tasks") == []
     assert "'picky'" in capsys.readouterr().err
+
+
+# --- every hook, called as the docs say -----------------------------------------------------------
+
+def _documented(signature: str) -> inspect.Signature:
+    namespace: dict = {}
+    exec(f"def register{signature}: pass", namespace)
+    return inspect.signature(namespace["register"])
+
+
+def test_the_register_callback_is_the_documented_one():
+    documented = f"register{hookspecs.REGISTER_SIGNATURE}"
+    callback = PluginSet(strict=True)._register_callback("generators", HERE, [])
+    assert inspect.signature(callback) == _documented(hookspecs.REGISTER_SIGNATURE)
+    assert documented in (ROOT / "CONTRIBUTING.md").read_text()
+    assert documented in hookspecs.__doc__
+    for name in ("generators", "discriminators", "losses", "tasks", "metrics", "trackers"):
+        assert "register(name, target, ...)" in getattr(hookspecs, f"register_{name}").__doc__, name
+
+
+class EveryHookPlugin:
+    """A plugin object implementing every hook, each ``register`` call spelled out as the docs name it."""
+
+    class Metric:  # meets MetricProtocol + SupportsValues without subclassing i2i's Metric
+        higher_is_better = True
+
+        def __init__(self, scale: float = 1.0) -> None:
+            self.scale = scale
+            self.reset()
+
+        def reset(self) -> None:
+            self.total = 0.0
+
+        def update(self, output, target) -> None:
+            self.total += float((output == target).float().mean()) * self.scale
+
+        def compute(self) -> float:
+            return self.total
+
+        def values(self) -> dict[str, float]:
+            return {"total": self.total, "half": self.total / 2}
+
+    class Tracker:
+        def __init__(self, run_dir, config) -> None:
+            self.records = []
+
+        def log(self, record) -> None:
+            self.records.append(record)
+
+        def log_image(self, tag, path, step) -> None:
+            pass
+
+        def close(self) -> None:
+            pass
+
+    @hookimpl
+    def register_generators(self, register):
+        register(name="every-gen", target="i2i_plugins.unet:UNetGenerator", aliases=("eg",),
+                 description="a generator", override=False)
+
+    @hookimpl
+    def register_discriminators(self, register):
+        from i2i_plugins.patchgan import PixelDiscriminator
+
+        register(name="every-disc", target=PixelDiscriminator, aliases=(), description="", override=False)
+
+    @hookimpl
+    def register_losses(self, register):
+        register(name="every-loss", target="i2i_plugins.losses:L1Loss", aliases=("el",), description="L1 again",
+                 override=False)
+
+    @hookimpl
+    def register_tasks(self, register):
+        from i2i.api import Task
+
+        register(name="every-task", target=Task(name="a-different-name", description="d"), aliases=("et",),
+                 description="a task", override=False)
+
+    @hookimpl
+    def register_metrics(self, register):
+        register(name="every-metric", target=self.Metric, aliases=(), description="", override=False)
+
+    @hookimpl
+    def register_trackers(self, register):
+        register(name="every-tracker", target=self.Tracker, aliases=(), description="a tracker", override=False)
+
+    @hookimpl
+    def register_commands(self, cli):
+        import click
+
+        @cli.command("every-hello")
+        @click.argument("who")
+        def hello(who):
+            """Greet."""
+            click.echo(f"hello {who}")
+
+
+def test_every_hook_through_a_plugin_object(tmp_path):
+    import click
+    import torch
+    from click.testing import CliRunner
+
+    from i2i import api
+    from i2i.metric_set import MetricSet
+    from i2i.train_config import TrainConfig
+
+    plugins = PluginSet(strict=True)
+    plugins.add(EveryHookPlugin(), Source("every", "every-dist", "1.0"))
+    registry = plugins.registry
+    assert plugins.plugins["every"].registers == {
+        "generators": ["every-gen"], "discriminators": ["every-disc"], "losses": ["every-loss"],
+        "tasks": ["every-task"], "metrics": ["every-metric"], "trackers": ["every-tracker"]}
+    assert len(plugins.plugins["every"].hooks) == 7
+    generator = registry.resolve("generators", "eg")(in_channels=3, out_channels=3, ngf=4, num_downs=5)
+    assert isinstance(generator, api.GeneratorProtocol) and registry.get("generators", "eg").description == "a generator"
+    assert isinstance(registry.resolve("discriminators", "every-disc")(ndf=4), api.DiscriminatorProtocol)
+    assert isinstance(registry.resolve("losses", "el")(weight=2.0), api.LossTermProtocol)
+    assert isinstance(registry.resolve("trackers", "every-tracker")(tmp_path, {}), api.TrackerProtocol)
+
+    metrics = MetricSet.build(registry, ["every-metric"], {"every-metric": {"scale": 2.0}})
+    metrics.update(torch.zeros(1, 3, 4, 4), torch.ones(1, 3, 4, 4), torch.ones(1, 3, 4, 4))
+    assert metrics.scores() == {"every-metric.total": 2.0, "every-metric.half": 1.0}
+
+    task = registry.resolve("tasks", "et")  # the registration key is the task's name, also through an alias
+    assert task.name == "every-task" and registry.get("tasks", "every-task").description == "a task"
+    assert registry.resolve("tasks", TrainConfig.from_task(task).task) is task
+
+    group = click.Group()
+    plugins.add_commands(group)
+    result = CliRunner().invoke(group, ["every-hello", "world"])
+    assert result.exit_code == 0 and result.output == "hello world\n"
+
+
+def test_a_plugin_command_runs_from_the_i2i_cli(site):
+    make_distribution(site, "hello-plugin", "0.2", {"hello": "hello_mod"}, {"hello_mod": """
+        import click
+        from i2i.api import hookimpl
+
+        @hookimpl
+        def register_commands(cli):
+            @cli.command()
+            @click.option("--name", default="world")
+            def hello(name):
+                \"\"\"Say hello.\"\"\"
+                click.echo(f"hello {name}")
+    """})
+    result = run_i2i("hello", "--name", "i2i", paths=[site])
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "hello i2i\n"
+    assert "Say hello." in run_i2i("--help", paths=[site]).stdout
