@@ -167,24 +167,6 @@ def test_plugin_selection_is_documented_where_users_look():
         assert "I2I_PLUGINS" in text and "mine,-i2i-pix2pix" in text
 
 
-def test_example_plugin_is_discovered_through_its_entry_point(site):
-    example = ROOT / "examples" / "i2i-example-plugin"
-    make_distribution(site, "i2i-example-plugin", "0.1.0", {"example": "i2i_example"})
-    plugins = json.loads(run_i2i("plugins", "--json", paths=[site, example]).stdout)
-    mine = next(p for p in plugins if p["name"] == "example")
-    assert mine["distribution"] == "i2i-example-plugin"
-    assert mine["registers"] == {"generators": ["tinyres"], "tasks": ["deblur"]}
-    listed = run_i2i("list", "--json", paths=[site, example])
-    names = {(e["kind"], e["name"]) for e in json.loads(listed.stdout)}
-    assert {("generator", "tinyres"), ("task", "deblur")} <= names
-    code = ("from i2i.plugins import get_registry; r = get_registry(); "
-            "G = r.resolve('generators', 'tinyres'); import torch; "
-            "print(G()(torch.zeros(1, 3, 8, 8)).shape, r.get('tasks', 'blur2sharp').resolve().pair_maker)")
-    resolved = run_python(["-c", code], paths=[site, example])
-    assert resolved.returncode == 0, resolved.stderr
-    assert "torch.Size([1, 3, 8, 8]) i2i_example.deblur:blur_pair" in resolved.stdout
-
-
 def test_info_unknown_name_is_one_line_with_suggestion():
     result = run_i2i("info", "unnet")
     assert result.returncode != 0
