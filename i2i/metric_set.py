@@ -1,7 +1,8 @@
 """The metrics of one evaluation: built from the registry, fed together, reported as named numbers.
 
 Beyond :class:`i2i.components.Metric` (``update(output, target)``, ``compute() -> float``), a metric
-may offer, each optional and duck-typed:
+may offer, each optional and duck-typed (declared for plugins in :mod:`i2i.api` as ``SeesInput``,
+``SupportsValues``, ``SupportsReference`` and ``SupportsDraw``):
 
 - ``sees_input = True``: ``update(output, target, source)`` also gets the generator's input (e.g. the
   label map that an FCN-score compares a segmentation with).

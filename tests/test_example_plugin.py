@@ -8,6 +8,7 @@ import textwrap
 import tomllib
 from pathlib import Path
 
+import pytest
 from packaging.requirements import Requirement
 
 import i2i
@@ -32,6 +33,7 @@ def test_the_example_pins_a_range_that_admits_this_i2i():
     assert not requirement.specifier.contains("1.0")  # an upper bound: a new major API is not assumed
 
 
+@pytest.mark.slow
 def test_the_example_plugin_passes_its_own_tests(tmp_path):
     paths = install_from_pyproject(EXAMPLE, tmp_path / "site")
     result = run_python(["-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", str(EXAMPLE)],
