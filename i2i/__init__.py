@@ -2,7 +2,7 @@
 
 __version__ = "0.1.0"
 
-from i2i.hookspecs import hookimpl  # noqa: E402  (plugins write `from i2i import hookimpl`)
+from i2i.hookspecs import hookimpl  # noqa: E402  (kept for older plugins; new ones import i2i.api)
 
 
 def load(model, checkpoint=None, **kwargs):

@@ -65,6 +65,8 @@ class Checkpoint:
 class Task:
     """A translation problem: how to get and read its pairs, its channels, recipe and defaults.
 
+    Registered under a key other than ``name``, the task takes the key as its name (the registry renames it).
+
     ``layout``: ``aligned`` (A|B side by side in split folders), ``folders`` (``A/`` and ``B/`` with
     matching names, per split), ``photos`` (single photos; ``pair_maker`` makes (A, B) from each) or
     ``auto`` (``folders`` where the data has ``A/`` and ``B/``, else ``aligned``; see :mod:`i2i.pairs`).
