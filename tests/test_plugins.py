@@ -69,6 +69,14 @@ def test_same_name_from_two_plugins_conflicts_unless_overridden():
         registry.add("tasks", "other", dict, source=HERE, aliases=("maps",))
 
 
+def test_a_task_takes_its_registration_key_as_its_name_also_when_lazy():
+    registry = Registry()
+    registry.add("tasks", "my-pairs", "i2i_tasks.paired:PAIRED", source=HERE, aliases=("mp",))
+    task = registry.resolve("tasks", "mp")
+    assert task.name == "my-pairs" and task.layout == "auto"
+    assert registry.resolve("tasks", "my-pairs") is task
+
+
 # --- plugin set (in process) ----------------------------------------------------------------------
 
 def _plugin(**hooks) -> types.SimpleNamespace:
