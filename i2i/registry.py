@@ -147,7 +147,7 @@ class Registry:
             if not override:
                 raise RegistryConflictError(
                     f"{SINGULAR[kind]} {key!r} is registered by both {existing.source} and {source}; "
-                    f"uninstall one, or skip one with I2I_PLUGINS=-{source.plugin}"
+                    f"uninstall one, or skip one: I2I_PLUGINS=-{existing.source.plugin} or I2I_PLUGINS=-{source.plugin}"
                 )
             self.remove(existing)
         self._entries[kind][name] = entry
