@@ -2,12 +2,12 @@
 
 Archive locations are file names relative to :data:`DATASETS_BASE`, the pix2pix datasets server, so a
 mirror (``$I2I_DATA_MIRROR``) can replace the base.
-Torch-free, like :mod:`i2i.task` and :mod:`i2i.released` that it builds on.
+Torch-free, like :mod:`i2i.task` and :mod:`i2i_tasks.released` that it builds on.
 """
 
 from __future__ import annotations
 
-from i2i.released import RELEASED
+from i2i_tasks.released import RELEASED
 from i2i.task import Checkpoint, DataSource, Recipe
 
 DATASETS_BASE = "http://efrosgans.eecs.berkeley.edu/pix2pix/datasets/"
@@ -37,7 +37,7 @@ def archive_sources(name: str, approx_mib: int, *, hub: bool = False, note: str 
 
 
 def released(archive: str, direction: str) -> tuple[Checkpoint, ...]:
-    """The authors' released generators trained on ``archive``'s data in ``direction`` (:mod:`i2i.released`)."""
+    """The authors' released generators trained on ``archive``'s data in ``direction`` (:mod:`i2i_tasks.released`)."""
     return tuple(model.checkpoint() for model in RELEASED.values()
                  if model.task == archive and model.direction == direction)
 
