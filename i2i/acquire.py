@@ -2,20 +2,18 @@
 
 Sources are tried in order, download URLs first, then Hub datasets (``kind`` keeps one of them).
 A url source's location is a URL or a file name relative to the source's ``base`` (e.g. the pix2pix
-archives' server, which the paper tasks name); ``$I2I_DATA_MIRROR`` (or ``mirror=``) replaces that base. An archive whose source gives
-no SHA-256 is trusted on first use: the digest of its first download is recorded in
-``$I2I_HOME/manifest.json`` and every later download must match it.
+archives' server, which the paper tasks name); ``$I2I_DATA_MIRROR`` (or ``mirror=``) replaces that
+base. An archive whose source gives no SHA-256 is trusted on first use: the digest of its first
+download is recorded in ``$I2I_HOME/manifest.json`` (:mod:`i2i.cache`) and every later download must
+match it.
 Downloaded archives are deleted once extracted; the cached copy is ``$I2I_HOME/data/<name>/``.
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
 import shutil
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 

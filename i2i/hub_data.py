@@ -1,4 +1,4 @@
-"""Hub datasets as a source: the ``huggan/*`` parquet sets written out as aligned A|B files per split.
+"""Hub datasets as a source: paired parquet sets (e.g. ``huggan/*``) written out as aligned A|B files per split.
 
 The parquet files (columns ``imageA`` and ``imageB``, each an image struct with ``bytes`` or raw
 bytes) are fetched with ``huggingface_hub.snapshot_download`` (``$HF_ENDPOINT`` picks the server).

@@ -1,4 +1,4 @@
-"""The authors' released pix2pix PyTorch generators: a catalogue, a model source, and conversion into i2i model dirs.
+"""The authors' released pix2pix PyTorch generators: a catalogue, a model source, conversion into model dirs.
 
 Each is an id ``pix2pix/<name>``, offered to every command that takes MODEL through the model source this
 plugin registers as ``pix2pix`` (hook ``register_model_sources``; see :mod:`i2i.resolver`). Its ``.pth`` comes from ``$I2I_PIX2PIX_MODELS_URL/<name>.pth`` (default:
