@@ -73,7 +73,8 @@ def eval_command(model, task, data, split, num_test, metrics, metric_args, outpu
     from i2i.metric_set import MetricSet
     from i2i.modeldir import load_config, train_preprocess
     from i2i.plugins import get_registry
-    from i2i.run_checkpoint import checkpoint_model, checkpoint_report_dir
+    from i2i.resolver import resolve_model
+    from i2i.run_checkpoint import checkpoint_report_dir
     from i2i.rundir import trained_data
     from i2i.task_data import task_data_root
 
@@ -84,7 +85,7 @@ def eval_command(model, task, data, split, num_test, metrics, metric_args, outpu
     if checkpoint is not None and (model is None or outputs):
         raise ConfigError("--checkpoint picks a run dir's generator to translate with; it needs MODEL and no --outputs")
     registry = get_registry()
-    source_model = checkpoint_model(model, checkpoint) if model else None
+    source_model = resolve_model(model, checkpoint) if model else None
     config = load_config(source_model) if model else None
     task_name = task or (config or {}).get("task")
     if task_name is None:

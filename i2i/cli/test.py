@@ -42,13 +42,14 @@ def test_command(model, task, data, split, num_test, metrics, out, mode, device,
     from i2i.metric_set import MetricSet
     from i2i.modeldir import train_preprocess
     from i2i.plugins import get_registry
-    from i2i.run_checkpoint import checkpoint_model, checkpoint_report_dir
+    from i2i.resolver import resolve_model
+    from i2i.run_checkpoint import checkpoint_report_dir
     from i2i.rundir import trained_data
     from i2i.task_data import task_data_root
     from i2i.translator import Translator
 
     registry = get_registry()
-    translator = Translator.load(checkpoint_model(model, checkpoint), device=device, mode=mode, precision=precision,
+    translator = Translator.load(resolve_model(model, checkpoint), device=device, mode=mode, precision=precision,
                                  seed=seed, cpu_gemm=cpu_gemm)
     warn_if_slow(translator.precision_choice)
     config = translator.config

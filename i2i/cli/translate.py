@@ -130,13 +130,13 @@ def translate_command(ctx, model, inputs, out, mode, tile, overlap, device, prec
     """
     from tqdm import tqdm
 
-    from i2i.run_checkpoint import checkpoint_model
+    from i2i.resolver import resolve_model
     from i2i.translator import Translator
 
     if tile is None and ctx.get_parameter_source("overlap") is click.core.ParameterSource.COMMANDLINE:
         raise ConfigError("--overlap only applies with --tile SIZE")
     paths = expand_inputs(inputs)
-    translator = Translator.load(checkpoint_model(model, checkpoint), device=device, mode=mode, precision=precision,
+    translator = Translator.load(resolve_model(model, checkpoint), device=device, mode=mode, precision=precision,
                                  tile=tile, overlap=overlap, batch_size=batch_size, seed=seed, cpu_gemm=cpu_gemm)
     warn_if_slow(translator.precision_choice)
     read = translator.prepare
