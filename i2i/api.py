@@ -10,9 +10,9 @@ base classes (:class:`Generator`, :class:`Discriminator`, :class:`LossTerm`, :cl
 Where the core calls something on what was registered (the *factory*, usually a class) rather than on the
 object it builds, the protocol says so: e.g. ``default_args`` is a classmethod of a generator class.
 
-Importing this module imports no torch (``i2i list`` must stay light); the torch-based names (the base
-classes, image and Lab helpers, the FID and FCN-score metric bases, :func:`resolve_device`) are imported
-on first use.
+Importing this module imports no torch (``i2i list`` must stay light): besides the hook, error and task
+names, everything is imported on first use (the base classes, image and Lab helpers, the FID and FCN-score
+metric bases, and the tools of model sources: download, cache, weights reading, model dir writing).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from i2i import load
 from i2i.errors import ConfigError, DataError, I2IError
 from i2i.hookspecs import hookimpl
 from i2i.metric_set import MetricUnavailable
+from i2i.resolver import ModelSource as ModelSourceProtocol
 from i2i.task import PREPROCESS_MODES, Checkpoint, DataSource, Direction, Layout, Recipe, Task
 from i2i.trackers import Tracker, scalars
 
@@ -38,6 +39,13 @@ if TYPE_CHECKING:
     from i2i.fid import FeatureDistance, FIDMetric, KIDMetric
     from i2i.images import match_channels, to_signed_unit
     from i2i.lab import lab_to_srgb, srgb_to_lab
+    from i2i.cache import cache_lock, i2i_home, pinned_mismatch, trust, trusted_digest
+    from i2i.download import ChecksumError, DownloadError, download
+    from i2i.modelcard import write_model_card
+    from i2i.modeldir import model_config, save_model_dir
+    from i2i.plugins import get_registry
+    from i2i.pth import load_pth_state
+    from i2i.weight_checks import check_finite
 
 _LAZY = {
     "Generator": "i2i.components", "Discriminator": "i2i.components", "LossTerm": "i2i.components",
@@ -48,6 +56,11 @@ _LAZY = {
     "FeatureDistance": "i2i.fid", "FIDMetric": "i2i.fid", "KIDMetric": "i2i.fid",
     "match_channels": "i2i.images", "to_signed_unit": "i2i.images",
     "lab_to_srgb": "i2i.lab", "srgb_to_lab": "i2i.lab",
+    "cache_lock": "i2i.cache", "i2i_home": "i2i.cache", "pinned_mismatch": "i2i.cache", "trust": "i2i.cache",
+    "trusted_digest": "i2i.cache",
+    "ChecksumError": "i2i.download", "DownloadError": "i2i.download", "download": "i2i.download",
+    "write_model_card": "i2i.modelcard", "model_config": "i2i.modeldir", "save_model_dir": "i2i.modeldir",
+    "get_registry": "i2i.plugins", "load_pth_state": "i2i.pth", "check_finite": "i2i.weight_checks",
 }
 
 
@@ -266,6 +279,10 @@ __all__ = [
     "FeatureExtractor", "FeatureDistance", "FIDMetric", "KIDMetric",
     # trackers
     "TrackerProtocol", "Tracker", "scalars",
+    # model sources: fetch into the cache, read the port's weights, write model dirs
+    "ModelSourceProtocol", "download", "DownloadError", "ChecksumError", "i2i_home", "cache_lock", "trust",
+    "trusted_digest", "pinned_mismatch", "load_pth_state", "check_finite", "model_config", "save_model_dir",
+    "write_model_card", "get_registry",
     # helpers
     "to_signed_unit", "match_channels", "srgb_to_lab", "lab_to_srgb", "resolve_device",
 ]

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from i2i.errors import DataError, UnknownComponentError
 
 
+@runtime_checkable
 class ModelSource(Protocol):
     """What ``register_model_sources`` registers: ready-made models under ``<registered name>/<model>``."""
 

@@ -6,13 +6,11 @@ from pathlib import Path
 
 import torch
 
-from i2i.api import ConfigError
+from i2i.api import ConfigError, load_pth_state
 
 
 def load_weights(path: Path | str) -> dict[str, torch.Tensor]:
     """A state dict from ``.safetensors`` or a ``.pth`` read with ``weights_only=True`` (never unpickles code)."""
-    from i2i.pth import load_pth_state
-
     path = Path(path).expanduser()
     if not path.is_file():
         raise ConfigError(f"weights file {path} does not exist")

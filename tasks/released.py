@@ -17,11 +17,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from i2i.cache import cache_lock, i2i_home, pinned_mismatch, trust, trusted_digest
-from i2i.download import ChecksumError, DownloadError, download
-from i2i.errors import ConfigError, DataError
-from i2i.hookspecs import hookimpl
-from i2i.task import Checkpoint
+from i2i.api import (Checkpoint, ChecksumError, ConfigError, DataError, DownloadError, cache_lock, download, hookimpl,
+                     i2i_home, pinned_mismatch, trust, trusted_digest)
 
 NAMESPACE = "pix2pix"
 BASE_URL_ENV = "I2I_PIX2PIX_MODELS_URL"
@@ -108,11 +105,7 @@ def fetch_released(model_id: str) -> Path:
 
 def convert_port_checkpoint(weights: Path, model_dir: Path, model: ReleasedModel) -> Path:
     """Write the model dir (weights, config, model card) for a released ``.pth`` in the port's layout."""
-    from i2i.modelcard import write_model_card
-    from i2i.modeldir import model_config, save_model_dir
-    from i2i.plugins import get_registry
-    from i2i.pth import load_pth_state
-    from i2i.weight_checks import check_finite
+    from i2i.api import check_finite, get_registry, load_pth_state, model_config, save_model_dir, write_model_card
 
     state = load_pth_state(weights, model.url())
     check_finite(state, model.url())

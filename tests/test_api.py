@@ -12,7 +12,6 @@ from i2i import api
 from i2i.plugins import get_registry
 
 PLUGIN_FOLDERS = ("plugins", "tasks", "examples")
-LEFT_TO_OTHER_MOVES = {"i2i.released"}  # the released checkpoints move into the paper plugins
 
 
 def test_every_exported_name_resolves_once():
@@ -57,7 +56,7 @@ def test_plugins_tasks_and_examples_import_i2i_only_through_the_api():
     stray = {}
     for folder in PLUGIN_FOLDERS:
         for path in (ROOT / folder).rglob("*.py"):
-            other = _imports_of_i2i(path) - {"i2i.api"} - LEFT_TO_OTHER_MOVES
+            other = _imports_of_i2i(path) - {"i2i.api"}
             if other:
                 stray[str(path.relative_to(ROOT))] = sorted(other)
     assert stray == {}
@@ -96,5 +95,7 @@ def test_builtin_losses_metrics_and_trackers_meet_the_protocols():
     assert not isinstance(metrics["psnr"], api.SupportsValues)
     for name, cls in _classes("trackers").items():
         assert isinstance(cls, api.TrackerProtocol), name
+    for name in get_registry().names("model_sources"):
+        assert isinstance(get_registry().resolve("model_sources", name), api.ModelSourceProtocol), name
     for name in get_registry().names("tasks"):
         assert isinstance(get_registry().resolve("tasks", name), api.Task), name

@@ -229,7 +229,7 @@ def test_the_register_callback_is_the_documented_one():
     assert inspect.signature(callback) == _documented(hookspecs.REGISTER_SIGNATURE)
     assert documented in (ROOT / "CONTRIBUTING.md").read_text()
     assert documented in hookspecs.__doc__
-    for name in ("generators", "discriminators", "losses", "tasks", "metrics", "trackers"):
+    for name in ("generators", "discriminators", "losses", "tasks", "metrics", "trackers", "model_sources"):
         assert "register(name, target, ...)" in getattr(hookspecs, f"register_{name}").__doc__, name
 
 
@@ -267,6 +267,24 @@ class EveryHookPlugin:
 
         def close(self) -> None:
             pass
+
+    class Source:
+        def __init__(self, folder) -> None:
+            self.folder = folder
+
+        def models(self) -> dict[str, str]:
+            return {"tiny": "a tiny model"}
+
+        def fetch(self, name: str):
+            return self.folder / name
+
+    def __init__(self, folder) -> None:
+        self.folder = folder
+
+    @hookimpl
+    def register_model_sources(self, register):
+        register(name="every-source", target=self.Source(self.folder), aliases=(), description="models",
+                 override=False)
 
     @hookimpl
     def register_generators(self, register):
@@ -320,12 +338,15 @@ def test_every_hook_through_a_plugin_object(tmp_path):
     from i2i.train_config import TrainConfig
 
     plugins = PluginSet(strict=True)
-    plugins.add(EveryHookPlugin(), Source("every", "every-dist", "1.0"))
+    plugins.add(EveryHookPlugin(tmp_path), Source("every", "every-dist", "1.0"))
     registry = plugins.registry
     assert plugins.plugins["every"].registers == {
         "generators": ["every-gen"], "discriminators": ["every-disc"], "losses": ["every-loss"],
-        "tasks": ["every-task"], "metrics": ["every-metric"], "trackers": ["every-tracker"]}
-    assert len(plugins.plugins["every"].hooks) == 7
+        "tasks": ["every-task"], "metrics": ["every-metric"], "trackers": ["every-tracker"],
+        "model_sources": ["every-source"]}
+    assert len(plugins.plugins["every"].hooks) == 8
+    source = registry.resolve("model_sources", "every-source")
+    assert isinstance(source, api.ModelSourceProtocol) and source.fetch("tiny") == tmp_path / "tiny"
     generator = registry.resolve("generators", "eg")(in_channels=3, out_channels=3, ngf=4, num_downs=5)
     assert isinstance(generator, api.GeneratorProtocol) and registry.get("generators", "eg").description == "a generator"
     assert isinstance(registry.resolve("discriminators", "every-disc")(ndf=4), api.DiscriminatorProtocol)
