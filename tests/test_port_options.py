@@ -156,11 +156,12 @@ def test_init_types_are_the_ports(init, check):
 
 
 def test_translate_task_preprocessing_resizes_as_the_models_mode(tmp_path):
-    from i2i.cli.translate import _task_reader
+    from i2i.plugins import get_registry
+    from i2i.translate_files import task_reader
 
     Image.new("RGB", (30, 60), "white").save(tmp_path / "sketch.png")  # 60 high, 30 wide
     sizes = {}
     for mode in ("resize_and_crop", "scale_width"):
         config = {"train_size": {"load_size": 16, "crop_size": 16, "preprocess": mode}}
-        sizes[mode] = tuple(_task_reader("sketch2photo", config, lambda image: image)(tmp_path / "sketch.png").shape)
+        sizes[mode] = tuple(task_reader(get_registry().resolve("tasks", "sketch2photo"), config, lambda image: image)(tmp_path / "sketch.png").shape)
     assert sizes == {"resize_and_crop": (3, 16, 16), "scale_width": (3, 32, 16)}
