@@ -71,6 +71,13 @@ def parse_key_values(pairs: tuple[str, ...], option: str) -> dict:
 
 
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")  # i2i.precision.CHOICES, named here without importing torch
+MODES = ("paper", "eval")  # i2i.inference_mode.MODES
+
+
+def device_option(command):
+    """``--device``, the same on every command that runs a network."""
+    return click.option("--device", default="auto", show_default=True,
+                        help="auto, cpu, cuda, cuda:N or mps.")(command)
 
 
 def hardware_options(command):
@@ -86,7 +93,16 @@ def hardware_options(command):
              "fp16: GPUs only.")(command)
 
 
-def warn_if_slow(choice) -> None:
-    """Print the one-line warning of a :class:`i2i.precision.PrecisionChoice` that will run slowly."""
-    if choice.warning:
-        click.echo(f"Warning: {choice.warning}", err=True)
+def mode_option(help: str = "Inference mode [the model's].", name: str = "mode"):
+    """``--mode paper|eval``; ``help`` says what it sets and its default on this command."""
+    return click.option("--mode", name, type=click.Choice(MODES), help=help)
+
+
+def seed_option(help: str, default: int | None = 0):
+    """``--seed N``; ``help`` says what this command seeds."""
+    return click.option("--seed", type=int, default=default, show_default=default is not None, help=help)
+
+
+def quiet_option(help: str = "No progress bar.", short: bool = True):
+    """``--quiet`` (and ``-q`` where ``short``); ``help`` says what this command leaves out."""
+    return click.option(*(("-q", "--quiet") if short else ("--quiet",)), is_flag=True, help=help)
