@@ -363,8 +363,9 @@ def translate(model, inputs: Iterable[str | Path], out: str | Path, *, mode: str
               quiet: bool = False, registry=None) -> Translation:
     """Translate image files, folders and globs with ``model`` into ``out/<stem>.png`` (a stem seen before
     gets -2, -3, ...). ``model`` is a model dir, a run dir (``checkpoint``: best, latest or epoch_N), a Hub
-    id, a released id or a loaded :class:`~i2i.translator.Translator`; ``tile``/``overlap``, ``mode``,
-    ``batch_size``, ``seed`` and ``task`` (its input preprocessing first) are ``i2i translate``'s options."""
+    id, a released id, or a :class:`~i2i.translator.Translator` from :func:`i2i.load` (which keeps the
+    device, mode, tiling and seed it was loaded with); ``tile``/``overlap``, ``mode``, ``batch_size``,
+    ``seed`` and ``task`` (its input preprocessing first) are ``i2i translate``'s options."""
     from tqdm import tqdm
 
     from i2i.run_checkpoint import checkpoint_model

@@ -12,7 +12,7 @@ import click
 from i2i.cli.eval import metric_list, parse_metric_args, with_metric_options
 from i2i.cli.options import (ComponentName, device_option, hardware_options, parse_key_values, quiet_option,
                              seed_option)
-from i2i.hookspecs import hookimpl
+from i2i import hookimpl
 
 
 @hookimpl
