@@ -87,7 +87,10 @@ def catch_image(image):
 
 
 def _check_compatible(translators: dict) -> dict:
-    """The shared config of the models (crop size, direction, channels): one set of real images fits all."""
+    """The shared config of the models (crop size, preprocessing, direction, channels): one set of real images
+    fits all."""
+    from i2i.modeldir import train_preprocess
+
     keys = ("direction", "in_channels", "out_channels")
     first_name, first = next(iter(translators.items()))
     for name, translator in translators.items():
@@ -96,6 +99,10 @@ def _check_compatible(translators: dict) -> dict:
             if config[key] != first.config[key]:
                 raise ConfigError(f"the models disagree on {key}: {first_name} has {first.config[key]!r}, "
                                   f"{name} has {config[key]!r}; study them separately")
+        if train_preprocess(config) != train_preprocess(first.config):
+            raise ConfigError(f"the models were trained with different --preprocess modes ({first_name}: "
+                              f"{train_preprocess(first.config)}, {name}: {train_preprocess(config)}); "
+                              f"study them separately")
         if config["train_size"]["crop_size"] != first.config["train_size"]["crop_size"]:
             raise ConfigError(f"the models were trained at different sizes ({first_name}: "
                               f"{first.config['train_size']['crop_size']} px, {name}: "
@@ -109,11 +116,13 @@ def make_study(models: list[str], task_name: str | None, out: Path, *, split: st
                progress: Callable[[int], None] = lambda n: None, total: Callable[[int], None] = lambda n: None) -> dict:
     """Translate ``split`` with each model and write the study folder ``out``; returns its config.
 
-    Images are resized to the models' training crop size, as ``i2i test`` does. ``max_pairs`` keeps the
-    split's first pairs only. ``total(n)`` is told how many images will be written, ``progress(1)`` after each.
+    Images are resized to the models' training crop size in their --preprocess mode, as ``i2i test`` does.
+    ``max_pairs`` keeps the split's first pairs only. ``total(n)`` is told how many images will be written,
+    ``progress(1)`` after each.
     """
     from i2i.evaluation import split_dataset
     from i2i.images import write_image
+    from i2i.modeldir import train_preprocess
     from i2i.plugins import get_registry
     from i2i.rundir import trained_data
     from i2i.task_data import task_data_root
@@ -132,7 +141,8 @@ def make_study(models: list[str], task_name: str | None, out: Path, *, split: st
     task = get_registry().resolve("tasks", task_name)
     root = task_data_root(task, data or trained_data(models[0]))
     dataset = split_dataset(task, root, split, direction=config["direction"], in_channels=config["in_channels"],
-                            out_channels=config["out_channels"], size=config["train_size"]["crop_size"])
+                            out_channels=config["out_channels"], size=config["train_size"]["crop_size"],
+                            preprocess=train_preprocess(config))
     count = len(dataset) if max_pairs is None else min(max_pairs, len(dataset))
     if count < protocol.images_per_participant:
         raise ConfigError(

@@ -2,7 +2,10 @@
 
 Each takes the already concatenated input (the cGAN loss builds ``cat([a, b], 1)``; an unconditional
 one sees ``b`` only) and returns a map of logits, no sigmoid. The layers sit in one ``model``
-Sequential indexed as in the authors' PyTorch port, so the port's state dicts load unchanged.
+Sequential indexed as in the authors' PyTorch port: its PatchGAN state dicts (``model.N.*``) load unchanged.
+Its PixelDiscriminator keeps the same layers in ``net``: i2i's keys stay ``model.N.*`` (the run dirs'
+checkpoint format) and :meth:`~LogitMapDiscriminator.from_port_state_dict` /
+:meth:`~LogitMapDiscriminator.port_state_dict` convert from and to the port's ``net.N.*``.
 """
 
 from __future__ import annotations
@@ -59,6 +62,11 @@ class LogitMapDiscriminator(Discriminator):
         net = cls(in_channels, out_channels, conditional, **{"ndf": first.shape[0], "norm": norm, **overrides})
         net.load_state_dict(port_layout.same_layout(state, net.state_dict(), cls.__name__))
         return net
+
+    def port_state_dict(self) -> dict[str, torch.Tensor]:
+        """This network's state dict with the port's keys (loads into the port's matching class)."""
+        prefix = f"{self.port_attribute}."
+        return {prefix + key[len("model."):]: value for key, value in self.state_dict().items()}
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.shape[1] != self.input_channels:

@@ -5,7 +5,8 @@ deeper level ``3.model.``. Inside a block: outermost 0 = down conv, 3 = final up
 intermediate 1 = down conv, 2 = down norm, 3 = the next block, 5 = up conv, 6 = up norm; innermost
 1 = down conv, 3 = up conv, 4 = up norm. (The PatchGAN discriminators and the ResNet generators use the
 port's layout themselves: ``model.N.*``, residual blocks ``model.N.conv_block.M.*``; for them the keys are only
-checked and the constructor arguments read from the tensors.) Conversions are exact: every key is renamed,
+checked and the constructor arguments read from the tensors. The port's PixelDiscriminator keeps its layers in
+``net``: only that prefix is renamed.) Conversions are exact: every key is renamed,
 and an unknown, missing or misshapen key is a ConfigError.
 """
 

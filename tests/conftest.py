@@ -1,4 +1,4 @@
-"""Shared fixtures: subprocess runs of the CLI and fake installed distributions."""
+"""Shared fixtures: subprocess runs of the CLI, fake installed distributions, demo data and a fresh I2I_HOME."""
 
 from __future__ import annotations
 
@@ -53,6 +53,26 @@ def run_i2i(*args: str, **kwargs) -> subprocess.CompletedProcess:
 @pytest.fixture
 def site(tmp_path: Path) -> Path:
     return tmp_path / "site"
+
+
+@pytest.fixture(scope="module")
+def data(request, tmp_path_factory) -> Path:
+    """Demo pairs at 32 px for the module: ``TRAIN_PAIRS`` training pairs (a module constant; default 2), one val."""
+    from i2i_tasks.demo_data import synthesize
+
+    root = tmp_path_factory.mktemp("data")
+    synthesize(root, "train", getattr(request.module, "TRAIN_PAIRS", 2), 32)
+    synthesize(root, "val", 1, 32)
+    return root
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory) -> Path:
+    """A fresh ``I2I_HOME`` (set in the environment) for the module's tests; its path."""
+    path = tmp_path_factory.mktemp("home")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("I2I_HOME", str(path))
+        yield path
 
 
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")

@@ -27,9 +27,9 @@ from i2i.checkpoint import read_checkpoint_meta
 from i2i.cli import cli
 from i2i.faults import ENV
 from i2i.rundir import RunDir
-from i2i_tasks.demo_data import synthesize
 
-pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="the crash harness forks the training processes")
+pytestmark = [pytest.mark.skipif(not hasattr(os, "fork"), reason="the crash harness forks the training processes"),
+              pytest.mark.usefixtures("home")]
 
 TINY = ["--task", "demo", "--crop-size", "32", "--load-size", "36", "--gen-arg", "ngf=8", "--disc-arg", "ndf=8",
         "--device", "cpu", "--log-every", "1", "--batch-size", "1", "--save-every", "1", "--best-metric", "psnr",
@@ -77,21 +77,6 @@ def warm():
     from i2i.plugins import get_registry
 
     get_registry()
-
-
-@pytest.fixture(scope="module")
-def data(tmp_path_factory):
-    root = tmp_path_factory.mktemp("data")
-    synthesize(root, "train", 2, 32)
-    synthesize(root, "val", 1, 32)
-    return root
-
-
-@pytest.fixture(scope="module", autouse=True)
-def home(tmp_path_factory):
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("I2I_HOME", str(tmp_path_factory.mktemp("home")))
-        yield
 
 
 @pytest.fixture(scope="module")

@@ -21,24 +21,10 @@ from i2i.cli.train import _command_line, train_command
 from i2i.errors import ConfigError
 from i2i.sampling import EpochBatchSampler
 from i2i.train_config import TrainConfig
-from i2i_tasks.demo_data import synthesize
 
-PAIRS = 4
+TRAIN_PAIRS = 4  # for the shared ``data`` fixture
 TINY = ["--task", "demo", "--crop-size", "32", "--load-size", "36", "--gen-arg", "ngf=8", "--disc-arg", "ndf=8",
         "--device", "cpu", "--log-every", "1", "--quiet", "--epochs", "1", "--epochs-decay", "1"]
-
-
-@pytest.fixture(scope="module")
-def data(tmp_path_factory):
-    root = tmp_path_factory.mktemp("data")
-    synthesize(root, "train", PAIRS, 32)
-    synthesize(root, "val", 1, 32)
-    return root
-
-
-@pytest.fixture(scope="module")
-def home(tmp_path_factory):
-    return tmp_path_factory.mktemp("home")
 
 
 def free_port() -> int:
@@ -146,18 +132,17 @@ TWO_GPUS = [pytest.mark.cuda, pytest.mark.skipif(torch.cuda.device_count() < 2, 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=TWO_GPUS)])  # gloo; NCCL
-def test_two_ranks_of_batch_1_match_one_process_of_batch_2(device, data, home, tmp_path, monkeypatch):
+def test_two_ranks_of_batch_1_match_one_process_of_batch_2(device, data, home, tmp_path):
     """With SyncBatchNorm the global batch is the batch: same losses, weights and running statistics."""
     args = [*TINY, "--data", data, "--gen-arg", "dropout=0", "--device", device]
     assert_all_ok(finish(workers(home, "train", *args, "--batch-size", 1, "--out", tmp_path / "two")))
-    monkeypatch.setenv("I2I_HOME", str(home))
     result = CliRunner().invoke(cli, ["train", *map(str, args), "--batch-size", "2", "--out", str(tmp_path / "one")])
     assert result.exit_code == 0, result.output
 
     config = json.loads((tmp_path / "two" / "config.json").read_text())
     assert (config["world_size"], config["batch_size"], config["global_batch_size"], config["sync_bn"]) == (2, 1, 2, True)
     two, one = losses(tmp_path / "two"), losses(tmp_path / "one")
-    assert len(two) == len(one) == PAIRS  # 2 steps an epoch, 2 epochs
+    assert len(two) == len(one) == TRAIN_PAIRS  # 2 steps an epoch, 2 epochs
     for ours, theirs in zip(two, one):
         assert ours.keys() == theirs.keys()
         for key in ours:
@@ -221,8 +206,8 @@ def torchrun_run(data, home, tmp_path_factory):
 def test_torchrun_trains_the_demo_task_into_one_run_dir_that_translates(torchrun_run, home, tmp_path, monkeypatch):
     config = json.loads((torchrun_run / "config.json").read_text())
     assert (config["world_size"], config["global_batch_size"]) == (2, 2)
-    assert [r["step"] for r in losses(torchrun_run)] == list(range(1, PAIRS + 1))
-    assert read_checkpoint_meta(torchrun_run / "checkpoints" / "latest.safetensors")["global_step"] == PAIRS
+    assert [r["step"] for r in losses(torchrun_run)] == list(range(1, TRAIN_PAIRS + 1))
+    assert read_checkpoint_meta(torchrun_run / "checkpoints" / "latest.safetensors")["global_step"] == TRAIN_PAIRS
     assert sorted(p.name for p in (torchrun_run / "samples").iterdir()) == ["epoch_0001.png", "epoch_0002.png"]
     monkeypatch.setenv("I2I_HOME", str(home))
     Image.new("RGB", (70, 45), (90, 160, 40)).save(tmp_path / "img.png")
@@ -249,7 +234,6 @@ def test_ctrl_c_on_one_rank_stops_both_after_the_same_step_and_resumes_bit_ident
 
     shutil.copytree(run, tmp_path / "alone")
 
-    monkeypatch.setenv("I2I_HOME", str(home))
     result = CliRunner().invoke(cli, ["train", "--resume", str(run), "--nproc", "2", "--device", "cpu", "--quiet"])
     assert result.exit_code == 0, result.output
     ours, theirs = latest(run), latest(torchrun_run)
@@ -264,4 +248,4 @@ def test_ctrl_c_on_one_rank_stops_both_after_the_same_step_and_resumes_bit_ident
             in result.output)
     config = json.loads((tmp_path / "alone" / "config.json").read_text())
     assert (config["world_size"], config["batch_size"], config["global_batch_size"]) == (1, 2, 2)
-    assert [r["step"] for r in losses(tmp_path / "alone")] == list(range(1, PAIRS + 1))
+    assert [r["step"] for r in losses(tmp_path / "alone")] == list(range(1, TRAIN_PAIRS + 1))

@@ -19,11 +19,12 @@ LR, BETAS, LAMBDA = 2e-4, (0.5, 0.999), 100.0
 ALL_LOSSES = ["l1", "gan", "cgan", "l1+gan", "l1+cgan", "lsgan", "hinge", "l1+lsgan", "l1+hinge"]
 
 
-def tiny_networks(loss: str, dropout: float = 0.0, in_channels: int = 3, out_channels: int = 3, seed: int = 0):
-    """A 5-level U-Net (32 px) and a 16x16 PatchGAN with few channels, built as training builds them."""
+def tiny_networks(loss: str, dropout: float = 0.0, in_channels: int = 3, out_channels: int = 3, seed: int = 0,
+                  ngf: int = 8, discriminator: str = "patch16", ndf: int = 8):
+    """A 5-level U-Net (32 px) and (by default) a 16x16 PatchGAN with few channels, built as training builds them."""
     config = TrainConfig(task="demo", loss=loss, crop_size=32, load_size=32, in_channels=in_channels,
-                         out_channels=out_channels, generator_args={"ngf": 8, "dropout": dropout},
-                         discriminator="patch16", discriminator_args={"ndf": 8})
+                         out_channels=out_channels, generator_args={"ngf": ngf, "dropout": dropout},
+                         discriminator=discriminator, discriminator_args={"ndf": ndf})
     registry = get_registry()
     objective = Objective.build(loss, registry, LAMBDA)
     torch.manual_seed(seed)
@@ -101,8 +102,9 @@ class ReferenceStep:
         return losses
 
 
-def assert_states_close(module, reference):
-    """Every weight and buffer within 5% of one Adam step (lr) of the reference, nearly all within 1e-7.
+def assert_states_close(module, reference, most: float = 0.05 * LR):
+    """Every weight and buffer within ``most`` (default 5% of one Adam step, lr) of the reference, nearly all within
+    1e-7, fewer than 1 in 10,000 beyond 5% of lr.
 
     Both sides do the same maths in a different order of float sums (memory layout, fused Adam), and Adam's
     first steps (``g / (|g| + eps)``) magnify last-bit differences of gradients near eps (weights before a
@@ -114,18 +116,20 @@ def assert_states_close(module, reference):
     for name in ours:
         assert ours[name].shape == theirs[name].shape, name
         diff = (ours[name].double() - theirs[name].double()).abs()
-        assert diff.max() < 0.05 * LR, (name, diff.max().item())
+        assert diff.max() < most, (name, diff.max().item())
         diffs.append(diff.flatten())
     diffs = torch.cat(diffs)
     assert (diffs > 1e-7).float().mean() < 1e-3
+    assert (diffs > 0.05 * LR).float().mean() < 1e-4
 
 
-def run_both(loss: str, dropout: float = 0.0, steps: int = 3):
+def run_both(loss: str, dropout: float = 0.0, steps: int = 3, small_conv_gemm: bool | None = None, **networks):
     """The trainer and the reference from the same initial weights over ``steps`` batches of two pairs."""
-    objective, generator, discriminator = tiny_networks(loss, dropout)
+    objective, generator, discriminator = tiny_networks(loss, dropout, **networks)
     reference = ReferenceStep(loss, copy.deepcopy(generator),
                               copy.deepcopy(discriminator) if discriminator is not None else None)
-    trainer = PairTrainer(generator, discriminator, objective, lr=LR, betas=BETAS, device=CPU)
+    trainer = PairTrainer(generator, discriminator, objective, lr=LR, betas=BETAS, device=CPU,
+                          small_conv_gemm=small_conv_gemm)
     for step, (x, y) in enumerate(batches(steps)):
         torch.manual_seed(100 + step)  # the same dropout masks on both sides
         ours = trainer.step(x, y).as_floats()
@@ -152,6 +156,37 @@ def test_steps_with_dropout_and_other_gan_flavours_match(loss):
     trainer, reference = run_both(loss, dropout=0.5, steps=2)
     assert_states_close(trainer.generator, reference.generator)
     assert_states_close(trainer.discriminator, reference.discriminator)
+
+
+def test_a_step_through_the_cpu_gemm_path_matches_the_papers_maths(monkeypatch):
+    """The CPU GEMM path (:mod:`i2i.cpu_conv`) inside a real step: the smallest networks that reach it (weights
+    of at least 2**20 elements: a 32-px U-Net with ngf 32, whose 256-channel inner layers qualify, and the
+    paper's 70x70 PatchGAN, ndf 64, whose 256->512 conv does), one step against the plain reference.
+
+    Tolerance: the GEMM sums in another order than oneDNN (~1e-7 relative), and Adam's first step moves each
+    weight by about lr * sign(gradient): a gradient within rounding of zero (weights before a batch norm over
+    few values) may take either sign, so a few weights may differ by up to 2 x lr (as the port's own fp32 and
+    fp64 runs do after one 256-px step). Measured: 42 of G's 4.2 M values beyond 5% of lr (the largest 1.96 x
+    lr), 12 of D's 2.8 M; all losses agree to 1e-5 relative, nearly all values within 1e-7, and fewer than
+    1 in 10,000 beyond 5% of lr.
+    """
+    from i2i import cpu_conv
+
+    taken = []
+    plain = cpu_conv._small_conv_gemm
+
+    def counting(deconv, *args):
+        out = plain(deconv, *args)
+        if out is not None:
+            taken.append("conv_transpose2d" if deconv else "conv2d")
+        return out
+
+    monkeypatch.setattr(cpu_conv, "_small_conv_gemm", counting)
+    trainer, reference = run_both("l1+cgan", steps=1, small_conv_gemm=True, ngf=32, discriminator="patch70", ndf=64)
+    # G forward: e4 conv, d0 and d1 transposed convs; D: its 256->512 conv, three times (fake, real, G's step).
+    assert sorted(taken) == sorted(["conv2d"] + ["conv_transpose2d"] * 2 + ["conv2d"] * 3)
+    assert_states_close(trainer.generator, reference.generator, most=2 * LR + 1e-6)
+    assert_states_close(trainer.discriminator, reference.discriminator, most=2 * LR + 1e-6)
 
 
 def test_g_loss_goes_through_the_updated_d():

@@ -218,12 +218,15 @@ class PortPixel(nn.Module):
         return self.net(x)
 
 
-@pytest.mark.parametrize("cls, port", [
+PORT_DISCRIMINATORS = pytest.mark.parametrize("cls, port", [
     (Patch16Discriminator, lambda norm: PortNLayer(6, 8, 1, norm)),
     (Patch70Discriminator, lambda norm: PortNLayer(6, 8, 3, norm)),
     (Image286Discriminator, lambda norm: PortNLayer(6, 8, 5, norm)),
     (PixelDiscriminator, lambda norm: PortPixel(6, 8, norm)),
 ])
+
+
+@PORT_DISCRIMINATORS
 @pytest.mark.parametrize("norm", ["batch", "instance"])
 def test_discriminators_load_the_ports_state_dicts(cls, port, norm):
     reference = port(norm)
@@ -236,3 +239,26 @@ def test_discriminators_load_the_ports_state_dicts(cls, port, norm):
         assert torch.equal(net(x), reference(x))
     with pytest.raises(ConfigError, match="wrong shapes"):
         cls.from_port_state_dict(state, in_channels=1, out_channels=3)
+
+
+@PORT_DISCRIMINATORS
+def test_discriminators_give_the_ports_state_dicts_and_keep_their_own_keys(cls, port):
+    """i2i -> port: ``port_state_dict`` loads strictly into the port's class (same outputs). i2i's own keys stay
+    ``model.N.*`` for every discriminator (the format of D in run dirs' checkpoints), the pixel one included,
+    whose port keys are ``net.N.*``: both directions convert, and i2i's dicts load back unchanged."""
+    net, reference = cls(3, 3, ndf=8), port("batch")
+    randomized(net)
+    assert all(key.startswith("model.") for key in net.state_dict())
+    port_keys = net.port_state_dict()
+    assert port_keys.keys() == reference.state_dict().keys()
+    reference.load_state_dict(port_keys)
+    net.eval(), reference.eval()
+    x = torch.randn(1, 6, 96, 96)
+    with torch.no_grad():
+        assert torch.equal(net(x), reference(x))
+    again = cls(3, 3, ndf=8)
+    again.load_state_dict(net.state_dict())
+    back = cls.from_port_state_dict(port_keys)
+    for other in (again.eval(), back.eval()):
+        with torch.no_grad():
+            assert torch.equal(other(x), reference(x))

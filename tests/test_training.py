@@ -16,22 +16,8 @@ from i2i.cli import cli
 from i2i.trainer import PairTrainer
 from i2i_tasks.demo_data import synthesize
 
-TRAIN_PAIRS = 4
-
-
-@pytest.fixture(scope="module")
-def data(tmp_path_factory):
-    root = tmp_path_factory.mktemp("data")
-    synthesize(root, "train", TRAIN_PAIRS, 32)
-    synthesize(root, "val", 1, 32)
-    return root
-
-
-@pytest.fixture(scope="module", autouse=True)
-def home(tmp_path_factory):
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("I2I_HOME", str(tmp_path_factory.mktemp("home")))
-        yield
+TRAIN_PAIRS = 4  # for the shared ``data`` fixture
+pytestmark = pytest.mark.usefixtures("home")
 
 
 def tiny(data) -> list[str]:
