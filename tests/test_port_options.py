@@ -15,7 +15,9 @@ from i2i.checkpoint import read_checkpoint_meta
 from i2i.weight_init import init_weights
 from i2i_plugins.patchgan import Patch70Discriminator
 from test_data import pattern, write_aligned
-from test_training import assert_ok, assert_one_line_error, data, home, i2i, records, resume, train  # noqa: F401
+from test_training import assert_ok, assert_one_line_error, i2i, records, resume, train
+
+pytestmark = pytest.mark.usefixtures("home")  # conftest's fresh I2I_HOME, as test_training's tests have
 
 
 def config_of(run) -> dict:
