@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -24,6 +24,9 @@ from i2i.precision import PrecisionChoice
 from i2i.rundir import FollowerRunDir, RunDir
 from i2i.train_config import TrainConfig
 from i2i.training import TrainingRun
+
+if TYPE_CHECKING:
+    from i2i.metric_set import MetricSet
 
 Log = Callable[[str], None]
 
@@ -254,7 +257,7 @@ class Evaluation:
     record: dict[str, Any]
     out: Path
     data: Path
-    metric_set: Any
+    metric_set: MetricSet
 
     @property
     def metrics(self) -> dict[str, float]:
@@ -276,8 +279,8 @@ def evaluate(model: str | Path | None = None, *, task: str | None = None, data: 
 
     ``model`` is a model dir, a run dir (``checkpoint``: best, latest or epoch_N instead of its model/), a Hub
     id or a released id. ``task`` [the model's] says how the data is laid out and which metrics to use
-    (``metrics`` [the task's preset], with ``metric_args`` per metric); ``data`` [a run's own, else the task's
-    cache]; ``split`` [test, else val]; ``size``: without a model, the size pairs are resized to [the
+    (``metrics``: see :func:`metric_names`; ``metric_args`` per metric); ``data`` [a run's own, else the
+    task's cache]; ``split`` [test, else val]; ``size``: without a model, the size pairs are resized to [the
     outputs']. Writes metrics.json, summary.md, index.html and images/ into ``out`` [RUN/<report>-<split>,
     MODEL-<report>-<split> or OUTPUTS-<report>-<split>]; ``label`` names the model in the report's title
     [MODEL (mode)].
@@ -315,7 +318,7 @@ def evaluate(model: str | Path | None = None, *, task: str | None = None, data: 
         shape = dict(direction=task_spec.direction, in_channels=task_spec.in_channels,
                      out_channels=task_spec.out_channels, size=size or _outputs_size(outputs))
     dataset = split_dataset(task_spec, root, split, **shape, limit=num_test)
-    metric_set = MetricSet.build(registry, list(metrics) if metrics else list(task_spec.metrics), metric_args or {})
+    metric_set = MetricSet.build(registry, metric_names(metrics, task_spec), metric_args or {})
     if outputs:
         compose = model_compose(config) if config else task_compose(task_spec)
         items, source = read_outputs(outputs, dataset, compose), outputs
@@ -332,6 +335,14 @@ def evaluate(model: str | Path | None = None, *, task: str | None = None, data: 
     with tqdm(total=len(dataset), unit="img", disable=True if quiet else None, dynamic_ncols=True) as bar:
         record = evaluate_items(items, metric_set, out_dir, f"{task_name} {split}: {source}", bar.update)
     return Evaluation(record, out_dir, Path(root) / split, metric_set)
+
+
+def metric_names(metrics: str | Iterable[str] | None, task) -> list[str]:
+    """Metric names from a list or a comma-separated string; none given: ``task``'s preset."""
+    if isinstance(metrics, str):
+        metrics = [name.strip() for name in metrics.split(",")]
+    names = [name for name in metrics or () if name]
+    return names or list(task.metrics)
 
 
 def _outputs_size(folder: str | Path) -> int:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from i2i.cli.eval import metric_list, parse_metric_args, with_metric_options
+from i2i.cli.eval import parse_metric_args, with_metric_options
 from i2i.cli.options import (ComponentName, device_option, hardware_options, parse_key_values, quiet_option,
                              seed_option)
 from i2i import hookimpl
@@ -58,7 +58,7 @@ def ablate_command(task, data, out, split, metrics, metric_args, epochs, epochs_
     if max_train is not None and max_train < 1:
         raise ConfigError("--max-train must be at least 1")
     task_spec = get_registry().resolve("tasks", task)
-    names = metric_list(metrics) or list(task_spec.metrics)
+    names = usecases.metric_names(metrics, task_spec)
     if "lab_hist" not in names:
         names.append("lab_hist")  # the paper's colour analysis: Lab marginals and their intersections
     overrides = {"data": data, "epochs": epochs, "epochs_decay": epochs_decay, "batch_size": batch_size,

@@ -165,5 +165,6 @@ def test_translate_task_preprocessing_resizes_as_the_models_mode(tmp_path):
     sizes = {}
     for mode in ("resize_and_crop", "scale_width"):
         config = {"train_size": {"load_size": 16, "crop_size": 16, "preprocess": mode}}
-        sizes[mode] = tuple(task_reader(get_registry().resolve("tasks", "sketch2photo"), config, lambda image: image)(tmp_path / "sketch.png").shape)
+        read = task_reader(get_registry().resolve("tasks", "sketch2photo"), config, lambda image: image)
+        sizes[mode] = tuple(read(tmp_path / "sketch.png").shape)
     assert sizes == {"resize_and_crop": (3, 16, 16), "scale_width": (3, 32, 16)}

@@ -19,11 +19,6 @@ def parse_metric_args(pairs: tuple[str, ...]) -> dict[str, dict]:
     return {metric: parse_key_values(tuple(items), "--metric-arg") for metric, items in grouped.items()}
 
 
-def metric_list(metrics: str | None) -> list[str] | None:
-    """``--metrics a,b`` as a list; None: the task's preset."""
-    return [m.strip() for m in metrics.split(",") if m.strip()] if metrics else None
-
-
 metric_options = [
     click.option("--metrics", help="Comma-separated registered metrics (`i2i list metrics`) [the task's preset]."),
     click.option("--metric-arg", "metric_args", multiple=True, metavar="METRIC.KEY=VALUE",
@@ -68,7 +63,7 @@ def eval_command(model, task, data, split, num_test, metrics, metric_args, outpu
     from i2i import usecases
 
     result = usecases.evaluate(model, task=task, data=data, split=split, num_test=num_test,
-                               metrics=metric_list(metrics), metric_args=parse_metric_args(metric_args),
+                               metrics=metrics, metric_args=parse_metric_args(metric_args),
                                outputs=outputs, size=size, out=out, mode=mode, device=device, precision=precision,
                                cpu_gemm=cpu_gemm, seed=seed, checkpoint=checkpoint, quiet=quiet)
     summary = ", ".join(f"{k} {v:.4g}" for k, v in result.metrics.items()) or "no metric could run"

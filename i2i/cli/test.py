@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from i2i.cli.eval import echo_skipped, metric_list
+from i2i.cli.eval import echo_skipped
 from i2i.cli.options import (ComponentName, checkpoint_option, device_option, hardware_options, mode_option,
                              quiet_option, seed_option)
 
@@ -38,7 +38,7 @@ def test_command(model, task, data, split, num_test, metrics, out, mode, device,
     from i2i import usecases
 
     result = usecases.evaluate(model, task=task, data=data, split=split, num_test=num_test,
-                               metrics=metric_list(metrics), out=out, mode=mode, device=device, precision=precision,
+                               metrics=metrics, out=out, mode=mode, device=device, precision=precision,
                                cpu_gemm=cpu_gemm, seed=seed, checkpoint=checkpoint, quiet=quiet, report="test")
     summary = "".join(f", {k} {v:.4g}" for k, v in result.metrics.items())
     click.echo(f"{result.record['count']} pair(s) of {result.data}{summary}; see {result.out / 'index.html'}")
