@@ -9,10 +9,9 @@ from pathlib import Path
 
 import click
 
-from i2i.cli.eval import parse_metric_args, with_metric_options
-from i2i.cli.options import (ComponentName, device_option, hardware_options, parse_key_values, quiet_option,
-                             seed_option)
 from i2i import hookimpl
+from i2i.cli.options import (ComponentName, device_option, hardware_options, parse_key_values, parse_metric_args,
+                             quiet_option, seed_option, with_metric_options)
 
 
 @hookimpl

@@ -5,31 +5,7 @@ from __future__ import annotations
 import click
 
 from i2i.cli.options import (ComponentName, checkpoint_option, device_option, hardware_options, mode_option,
-                             parse_key_values, quiet_option, seed_option)
-
-
-def parse_metric_args(pairs: tuple[str, ...]) -> dict[str, dict]:
-    """``("fid.weights=w.pth",)`` → ``{"fid": {"weights": "w.pth"}}``."""
-    grouped: dict[str, list[str]] = {}
-    for pair in pairs:
-        metric, dot, rest = pair.partition(".")
-        if not dot or not metric or "=" not in rest:
-            raise click.BadParameter(f"expected METRIC.KEY=VALUE, got {pair!r}", param_hint="--metric-arg")
-        grouped.setdefault(metric, []).append(rest)
-    return {metric: parse_key_values(tuple(items), "--metric-arg") for metric, items in grouped.items()}
-
-
-metric_options = [
-    click.option("--metrics", help="Comma-separated registered metrics (`i2i list metrics`) [the task's preset]."),
-    click.option("--metric-arg", "metric_args", multiple=True, metavar="METRIC.KEY=VALUE",
-                 help="Argument for one metric, e.g. fid.weights=pt_inception.pth or fcn_score.segmenter=MODEL."),
-]
-
-
-def with_metric_options(command):
-    for option in reversed(metric_options):
-        command = option(command)
-    return command
+                             parse_metric_args, quiet_option, seed_option, with_metric_options)
 
 
 @click.command("eval")

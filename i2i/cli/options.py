@@ -70,6 +70,31 @@ def parse_key_values(pairs: tuple[str, ...], option: str) -> dict:
     return parsed
 
 
+def parse_metric_args(pairs: tuple[str, ...]) -> dict[str, dict]:
+    """``("fid.weights=w.pth",)`` → ``{"fid": {"weights": "w.pth"}}``."""
+    grouped: dict[str, list[str]] = {}
+    for pair in pairs:
+        metric, dot, rest = pair.partition(".")
+        if not dot or not metric or "=" not in rest:
+            raise click.BadParameter(f"expected METRIC.KEY=VALUE, got {pair!r}", param_hint="--metric-arg")
+        grouped.setdefault(metric, []).append(rest)
+    return {metric: parse_key_values(tuple(items), "--metric-arg") for metric, items in grouped.items()}
+
+
+def metrics_option(command):
+    """``--metrics a,b`` (see :func:`i2i.usecases.metric_names`)."""
+    return click.option("--metrics",
+                        help="Comma-separated registered metrics (`i2i list metrics`) [the task's preset].")(command)
+
+
+def with_metric_options(command):
+    """``--metrics`` and ``--metric-arg METRIC.KEY=VALUE`` (parse it with :func:`parse_metric_args`)."""
+    command = click.option(
+        "--metric-arg", "metric_args", multiple=True, metavar="METRIC.KEY=VALUE",
+        help="Argument for one metric, e.g. fid.weights=pt_inception.pth or fcn_score.segmenter=MODEL.")(command)
+    return metrics_option(command)
+
+
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")  # i2i.precision.CHOICES, named here without importing torch
 MODES = ("paper", "eval")  # i2i.inference_mode.MODES
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import click
 
 from i2i.cli.eval import echo_skipped
-from i2i.cli.options import (ComponentName, checkpoint_option, device_option, hardware_options, mode_option,
-                             quiet_option, seed_option)
+from i2i.cli.options import (ComponentName, checkpoint_option, device_option, hardware_options, metrics_option,
+                             mode_option, quiet_option, seed_option)
 
 
 @click.command("test")
@@ -15,7 +15,7 @@ from i2i.cli.options import (ComponentName, checkpoint_option, device_option, ha
 @click.option("--data", type=click.Path(file_okay=False), help="Folder with the task's splits [a run's own --data, else the task's cache].")
 @click.option("--split", default="test", show_default=True, help="Split folder to translate.")
 @click.option("--num-test", type=click.IntRange(min=1), help="Only the first N pairs of the split (by name) [all].")
-@click.option("--metrics", help="Comma-separated registered metrics [the task's preset].")
+@metrics_option
 @click.option("-o", "--out", type=click.Path(file_okay=False), help="Output folder [RUN/test-<split>, or MODEL-test-<split>].")
 @mode_option()
 @device_option
