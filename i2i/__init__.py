@@ -6,12 +6,13 @@ from i2i.hookspecs import hookimpl  # noqa: E402  (plugins write `from i2i impor
 
 
 def load(model, checkpoint=None, **kwargs):
-    """Load a model dir, run dir or Hub id as a :class:`i2i.translator.Translator`; ``checkpoint`` (``best``,
-    ``latest``, ``epoch_N``) picks a run dir's checkpoint instead of its final generator in model/."""
-    from i2i.run_checkpoint import checkpoint_model
+    """Load a model dir, run dir, registered model id (``pix2pix/sat2map``) or Hub id as a
+    :class:`i2i.translator.Translator`; ``checkpoint`` (``best``, ``latest``, ``epoch_N``) picks a run dir's
+    checkpoint instead of its final generator in model/ (see :mod:`i2i.resolver`)."""
+    from i2i.resolver import resolve_model
     from i2i.translator import Translator
 
-    return Translator.load(checkpoint_model(model, checkpoint), **kwargs)
+    return Translator.load(resolve_model(model, checkpoint), **kwargs)
 
 
 _USECASES = ("train", "resume", "evaluate", "translate", "new_config")

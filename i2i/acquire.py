@@ -1,104 +1,44 @@
 """Get a task's data into the cache: its sources in order, under a lock, published only when complete.
 
 Sources are tried in order, download URLs first, then Hub datasets (``kind`` keeps one of them).
-A url source's location is a URL or a file name relative to :data:`PIX2PIX_BASE`, the public
-archives' base, which ``$I2I_DATA_MIRROR`` (or ``mirror=``) replaces. An archive whose source gives
-no SHA-256 is trusted on first use: the digest of its first download is recorded in
-``$I2I_HOME/manifest.json`` and every later download must match it.
+A url source's location is a URL or a file name relative to the source's ``base`` (e.g. the pix2pix
+archives' server, which the paper tasks name); ``$I2I_DATA_MIRROR`` (or ``mirror=``) replaces that
+base. An archive whose source gives no SHA-256 is trusted on first use: the digest of its first
+download is recorded in ``$I2I_HOME/manifest.json`` (:mod:`i2i.cache`) and every later download must
+match it.
 Downloaded archives are deleted once extracted; the cached copy is ``$I2I_HOME/data/<name>/``.
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
 import shutil
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from i2i.atomic import atomic_write_text
+from i2i.cache import Announce, cache_lock, i2i_home, pinned_mismatch, quiet, trust, trusted_digest
 from i2i.download import ChecksumError
 from i2i.errors import DataError, I2IError
 from i2i.registry import import_target
 from i2i.task import DataSource, Task
-from i2i.task_data import (cached_root, i2i_home, is_complete, location_name, missing_data_hint, publish,
+from i2i.task_data import (cached_root, is_complete, location_name, missing_data_hint, publish,
                            remove_stale_staging, staging_dir, synthesize_task_data)
 
-PIX2PIX_BASE = "http://efrosgans.eecs.berkeley.edu/pix2pix/datasets/"
 MIRROR_ENV = "I2I_DATA_MIRROR"
 KINDS = ("url", "hub")
 
-Announce = Callable[[str], None]
-
-
-def _quiet(_message: str) -> None:
-    pass
-
-
-def source_url(location: str, mirror: str | None = None) -> str:
-    """The URL to fetch a url source from: a location relative to :data:`PIX2PIX_BASE` is joined to it,
-    and that base is replaced by ``mirror`` (default ``$I2I_DATA_MIRROR``) when one is set."""
-    url = location if urlsplit(location).scheme else PIX2PIX_BASE + location.lstrip("/")
+def source_url(location: str, base: str = "", mirror: str | None = None) -> str:
+    """The URL to fetch a url source from: a relative ``location`` is joined to ``base``, and ``base`` is
+    replaced by ``mirror`` (default ``$I2I_DATA_MIRROR``) when one is set."""
     mirror = mirror or os.environ.get(MIRROR_ENV)
-    if mirror and url.startswith(PIX2PIX_BASE):
-        return mirror.rstrip("/") + "/" + url[len(PIX2PIX_BASE):]
-    return url
-
-
-@contextlib.contextmanager
-def cache_lock(name: str, announce: Announce = _quiet) -> Iterator[None]:
-    """Hold ``$I2I_HOME/locks/<name>.lock`` (an OS file lock, released if the process dies)."""
-    from filelock import FileLock, Timeout
-
-    path = i2i_home() / "locks" / f"{name}.lock"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(path)
-    try:
-        lock.acquire(timeout=0)
-    except Timeout:
-        announce(f"waiting for another i2i process working on {name} (lock {path})")
-        lock.acquire()
-    try:
-        yield
-    finally:
-        lock.release()
-
-
-def _manifest_path() -> Path:
-    return i2i_home() / "manifest.json"
-
-
-def read_manifest() -> dict:
-    try:
-        return json.loads(_manifest_path().read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return {}
-    except ValueError as exc:
-        raise DataError(f"{_manifest_path()} is not valid JSON ({exc}): fix or delete it") from None
-
-
-def trusted_digest(archive: str, section: str = "archives") -> str | None:
-    """The SHA-256 recorded on the first download of the file named ``archive`` (in ``section``), if any."""
-    return read_manifest().get(section, {}).get(archive, {}).get("sha256")
-
-
-def trust(archive: str, digest: str, url: str, size: int, section: str = "archives") -> None:
-    """Record ``archive``'s digest on first use, in ``section`` (``archives``, or ``models`` for released
-    checkpoints); an existing record is kept."""
-    with cache_lock(".manifest"):
-        manifest = read_manifest()
-        entry = {"sha256": digest, "size": size, "url": url, "recorded": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-        manifest.setdefault(section, {}).setdefault(archive, entry)
-        atomic_write_text(_manifest_path(), json.dumps(manifest, indent=1, sort_keys=True) + "\n")
-
-
-def pinned_mismatch(exc: ChecksumError) -> ChecksumError:
-    """A checksum error against a digest recorded on first use, saying where it is kept."""
-    return ChecksumError(f"{exc} (the digest was recorded on first download in {_manifest_path()}; "
-                         f"if the file changed upstream, remove its entry there)")
+    if urlsplit(location).scheme:
+        if mirror and base and location.startswith(base):
+            return mirror.rstrip("/") + "/" + location[len(base):].lstrip("/")
+        return location
+    if not (mirror or base):
+        return location  # no server to join it to: _fetch_archive says so
+    return (mirror or base).rstrip("/") + "/" + location.lstrip("/")
 
 
 def ordered_sources(task: Task, kind: str | None = None) -> list[DataSource]:
@@ -125,7 +65,10 @@ def _unpacked(task: Task, archive: Path, info: dict) -> Callable[[Path], tuple[P
 def _fetch_archive(source: DataSource, mirror: str | None, progress: bool, announce: Announce) -> tuple[Path, dict]:
     from i2i.download import download, file_sha256
 
-    url, name = source_url(source.location, mirror), location_name(source.location)
+    url, name = source_url(source.location, source.base, mirror), location_name(source.location)
+    if not urlsplit(url).scheme:
+        raise DataError(f"the url source {url!r} is a relative path without a base URL; set {MIRROR_ENV} "
+                        f"(or --mirror URL) to the server that holds it")
     expected = source.sha256 or trusted_digest(name)
     archive = i2i_home() / "downloads" / name
     if archive.is_file() and expected and file_sha256(archive) == expected:
@@ -157,13 +100,16 @@ def _from_hub(source: DataSource, root: Path, progress: bool, announce: Announce
     from i2i.hub_data import hub_to_aligned
 
     announce(f"downloading Hub dataset {source.location}")
-    return _build(root, lambda building: (building, hub_to_aligned(source.location, building, progress=progress)))
+    return _build(root, lambda building: (building, hub_to_aligned(source.location, building,
+                                                                    split_sizes=source.split_sizes,
+                                                                    progress=progress)))
 
 
 def _give_up(task: Task, sources: list[DataSource], failures: list[str]) -> DataError:
     hints = []
+    bases = sorted({source.base for source in sources if source.kind == "url" and source.base})
     if any(source.kind == "url" for source in sources):
-        hints.append(f"set {MIRROR_ENV}=URL (or --mirror URL) to a copy of {PIX2PIX_BASE}")
+        hints.append(f"set {MIRROR_ENV}=URL (or --mirror URL) to a copy of {' or '.join(bases) or 'the server'}")
     if any(source.kind == "hub" for source in sources):
         hints.append("set HF_ENDPOINT to a Hub mirror")
     hints.append(f"download the data yourself and run `i2i data prepare {task.name} --from PATH`, "
@@ -172,7 +118,7 @@ def _give_up(task: Task, sources: list[DataSource], failures: list[str]) -> Data
 
 
 def get_task_data(task: Task, *, mirror: str | None = None, kind: str | None = None, progress: bool = True,
-                  announce: Announce = _quiet) -> Path:
+                  announce: Announce = quiet) -> Path:
     """``task``'s cached data root, fetched from its sources first if needed (one process at a time)."""
     root = cached_root(task)
     if task.synthesize:
@@ -202,7 +148,7 @@ def get_task_data(task: Task, *, mirror: str | None = None, kind: str | None = N
         raise _give_up(task, sources, failures)
 
 
-def prepare_from(task: Task, path: Path | str, *, announce: Announce = _quiet) -> Path:
+def prepare_from(task: Task, path: Path | str, *, announce: Announce = quiet) -> Path:
     """Put the user's own copy of ``task``'s data into the cache, replacing any copy there.
 
     ``path``: an archive (tar or zip, e.g. a manual download; not checked against any digest), a folder

@@ -20,10 +20,9 @@ from i2i.atomic import atomic_write_text
 from i2i.compose import Compose, composed
 from i2i.errors import DataError
 from i2i.eval_report import report_html, summary_markdown
-from i2i.images import list_images, match_channels, read_image, to_signed_unit, write_image
+from i2i.images import displayable, list_images, match_channels, read_image, to_signed_unit, write_image
 from i2i.metric_set import MetricSet
 from i2i.pairs import PairDataset
-from i2i.validation import displayable
 
 OUTPUT_SUFFIXES = ("_fake_B", "_output")
 """Name endings of output images that :func:`read_outputs` strips: the PyTorch port's results pages

@@ -29,7 +29,7 @@ from i2i.components import set_inference_mode
 from i2i.errors import ConfigError, DataError, I2IError
 from i2i.inference_mode import has_batch_norm, mismatch_warning
 from i2i.modeldir import load_generator
-from i2i.run_checkpoint import checkpoint_model
+from i2i.resolver import resolve_model
 from i2i.tiling import pad_to_multiple
 
 FORMATS = {"onnx": ".onnx", "torchscript": ".pt"}
@@ -126,7 +126,7 @@ def export_model(model: str | Path, fmt: str, out: Path | str | None = None, *, 
     not a multiple of the generator's size multiple. ``checkpoint``: a run dir's checkpoint instead of model/."""
     if fmt not in FORMATS:
         raise ConfigError(f"unknown export format {fmt!r}; use {' or '.join(FORMATS)}")
-    generator, config = load_generator(checkpoint_model(str(model), checkpoint))
+    generator, config = load_generator(resolve_model(model, checkpoint))
     warning = mismatch_warning("eval", config.get("train_batch_size"), has_batch_norm(generator))
     if warning:  # the export is eval mode; a model that trained at batch size 1 expects paper mode
         print(warning.replace("--mode eval", "the export's eval mode"), file=sys.stderr, flush=True)

@@ -38,5 +38,16 @@ def register_trackers(register):
 
 
 @hookspec
+def register_model_sources(register):
+    """Register model sources: ``register(name, source, *, aliases=(), description="", override=False)``.
+
+    A source offers ready-made models under the ids ``<name>/<model>`` (e.g. ``pix2pix/sat2map``) to every
+    command that takes MODEL and to ``i2i pull``. ``source`` (or a lazy ``"module:attr"``) has
+    ``models() -> {model: description}`` and ``fetch(model) -> Path``, the local model dir (fetched or
+    converted on first use). A registered id wins over a Hub repo of the same name (see :mod:`i2i.resolver`).
+    """
+
+
+@hookspec
 def register_commands(cli):
     """Add commands to the ``i2i`` click group."""

@@ -1,7 +1,7 @@
 """Models on the Hugging Face Hub: push a model dir in one commit, pull one into the Hugging Face cache.
 
-``ORG/NAME[@REV]`` names a Hub model repo (``REV``: a branch, tag or commit sha); ``pix2pix/<name>`` names
-a released checkpoint of the authors (see :mod:`i2i.released`). The cache, endpoint, token and offline
+``ORG/NAME[@REV]`` names a Hub model repo (``REV``: a branch, tag or commit sha); :mod:`i2i.resolver` decides
+whether a MODEL is one (ids of registered model sources come first). The cache, endpoint, token and offline
 switch are huggingface_hub's own (``HF_HOME``, ``HF_HUB_CACHE``, ``HF_ENDPOINT``, ``HF_TOKEN``,
 ``HF_HUB_OFFLINE``). Pulled files are read as data only: safetensors weights and a validated config.json.
 """
@@ -16,8 +16,7 @@ from typing import Iterator
 
 from i2i.errors import DataError, I2IError
 from i2i.modelcard import CARD, SAMPLE, model_card
-from i2i.modeldir import CONFIG, WEIGHTS, load_config, resolve_model_dir
-from i2i.released import RELEASED, fetch_released
+from i2i.modeldir import CONFIG, WEIGHTS, load_config, local_model_dir
 
 _NAME = r"[A-Za-z0-9][A-Za-z0-9._-]*"
 _HUB_ID = re.compile(rf"(?P<repo>{_NAME}/{_NAME})(?:@(?P<revision>[A-Za-z0-9][\w./-]*))?")
@@ -101,9 +100,7 @@ def hub_errors(repo_id: str, revision: str | None = None, token: str | None = No
 
 
 def pull(spec: str, *, token: str | None = None) -> Path:
-    """A local model dir for a Hub id (downloaded into the Hugging Face cache) or a released checkpoint."""
-    if spec in RELEASED:
-        return fetch_released(spec)
+    """A local model dir for a Hub id ``ORG/NAME[@REV]``, downloaded into the Hugging Face cache."""
     from huggingface_hub import snapshot_download
 
     repo_id, revision = _check_hub_id(spec)
@@ -113,16 +110,6 @@ def pull(spec: str, *, token: str | None = None) -> Path:
         raise DataError(f"the Hub repo {spec} is not an i2i model: it has no {CONFIG}")
     load_config(path)
     return path
-
-
-def fetch_model(spec: str) -> Path:
-    """The local folder for MODEL when it is not a local path: a released checkpoint or a Hub id, pulled on demand."""
-    if spec not in RELEASED and parse_hub_id(spec) is None:
-        raise DataError(f"model not found: {spec} does not exist")
-    try:
-        return pull(spec)
-    except HubError as exc:
-        raise HubError(f"{spec} is not a local folder, and {exc}") from None
 
 
 def push_target(repo_id: str) -> str:
@@ -153,7 +140,7 @@ def upload_plan(source: Path | str, repo_id: str, *, include: tuple[str, ...] = 
     source = Path(source)
     if not source.is_dir():
         raise DataError(f"cannot push {source}: it is not a folder")
-    model_dir = resolve_model_dir(source)
+    model_dir = local_model_dir(source)
     config = load_config(model_dir)
     chosen = [model_dir / name for name in PUSHED_FILES if (model_dir / name).is_symlink() or (model_dir / name).exists()]
     for pattern in include:
@@ -182,7 +169,7 @@ def upload_plan(source: Path | str, repo_id: str, *, include: tuple[str, ...] = 
 
 def left_out(source: Path | str, plan: dict[str, Path | bytes]) -> list[str]:
     """Names of the files in the model dir that ``plan`` does not upload (to tell the user)."""
-    model_dir = resolve_model_dir(source)
+    model_dir = local_model_dir(source)
     return sorted(path.name for path in model_dir.iterdir() if path.name not in plan)
 
 

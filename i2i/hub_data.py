@@ -1,11 +1,11 @@
-"""Hub datasets as a source: the ``huggan/*`` parquet sets written out as aligned A|B files per split.
+"""Hub datasets as a source: paired parquet sets (e.g. ``huggan/*``) written out as aligned A|B files per split.
 
 The parquet files (columns ``imageA`` and ``imageB``, each an image struct with ``bytes`` or raw
 bytes) are fetched with ``huggingface_hub.snapshot_download`` (``$HF_ENDPOINT`` picks the server).
 These sets merge the original splits into one; rows are read in order (parquet files sorted by
 name) and split again deterministically:
 
-- sets whose original split sizes are known (:data:`KNOWN_SPLITS`, used only when the row count
+- sets whose original split sizes the task gives (``DataSource.split_sizes``, used only when the row count
   matches): consecutive rows, e.g. facades rows 0–399 → train, 400–499 → val, 500–605 → test;
 - any other set: by the SHA-256 of each row's A image, as a fraction of 2**256: below 0.90 → train,
   below 0.95 → val, else test (stable when rows are added, removed or reordered).
@@ -26,11 +26,6 @@ from tqdm import tqdm
 
 from i2i.errors import ConfigError, DataError
 
-KNOWN_SPLITS = {
-    "huggan/facades": {"train": 400, "val": 100, "test": 106},
-    "huggan/maps": {"train": 1096, "val": 1098},
-    "huggan/edges2shoes": {"train": 49825, "val": 200},
-}
 HASH_SPLIT = (("train", 0.90), ("val", 0.95), ("test", 1.0))
 COLUMNS = ("imageA", "imageB")
 _SPLIT_RANK = {"train": 0, "validation": 1, "val": 1, "test": 2}
@@ -97,12 +92,14 @@ def read_rows(files: list[Path], repo_id: str) -> tuple[int, Iterator[tuple[byte
     return sum(p.metadata.num_rows for p in parquets), rows()
 
 
-def split_of(repo_id: str, count: int) -> Callable[[int, bytes], str]:
+SplitSizes = tuple[tuple[str, int], ...]
+
+
+def split_of(count: int, split_sizes: SplitSizes = ()) -> Callable[[int, bytes], str]:
     """``split(row_index, a_bytes) -> split name`` for a set of ``count`` rows (see the module docstring)."""
-    sizes = KNOWN_SPLITS.get(repo_id)
-    if sizes and sum(sizes.values()) == count:
+    if split_sizes and sum(size for _, size in split_sizes) == count:
         bounds, end = [], 0
-        for name, size in sizes.items():
+        for name, size in split_sizes:
             end += size
             bounds.append((end, name))
         return lambda index, _a: next(name for end, name in bounds if index < end)
@@ -132,12 +129,13 @@ def _side_by_side(a: bytes, b: bytes, name: str):
     return pair
 
 
-def write_pairs(repo_id: str, files: list[Path], dest: Path, *, progress: bool = True) -> dict[str, int]:
+def write_pairs(repo_id: str, files: list[Path], dest: Path, *, split_sizes: SplitSizes = (),
+                progress: bool = True) -> dict[str, int]:
     """Write every row as an aligned A|B file into ``dest/<split>/``; return the count per split."""
     from PIL import Image
 
     count, rows = read_rows(files, repo_id)
-    split = split_of(repo_id, count)
+    split = split_of(count, split_sizes)
     counts: dict[str, int] = {}
     for index, (a, b) in enumerate(tqdm(rows, total=count, unit="pair", desc=repo_id, leave=False,
                                         disable=None if progress else True)):
@@ -155,12 +153,14 @@ def write_pairs(repo_id: str, files: list[Path], dest: Path, *, progress: bool =
     return counts
 
 
-def hub_to_aligned(repo_id: str, dest: Path, *, revision: str | None = None, progress: bool = True) -> dict:
+def hub_to_aligned(repo_id: str, dest: Path, *, split_sizes: SplitSizes = (), revision: str | None = None,
+                   progress: bool = True) -> dict:
     """Fetch ``repo_id`` and write its pairs into ``dest``; return what was written (for the cache marker)."""
     _pyarrow()  # fail before downloading anything
     download = dest / ".parquet"
     try:
-        write_pairs(repo_id, fetch_parquet(repo_id, download, revision, progress), dest, progress=progress)
+        write_pairs(repo_id, fetch_parquet(repo_id, download, revision, progress), dest, split_sizes=split_sizes,
+                    progress=progress)
     finally:
         shutil.rmtree(download, ignore_errors=True)
     return {"source": "hub", "location": repo_id, "revision": revision}

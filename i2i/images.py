@@ -205,6 +205,11 @@ def match_channels(image: torch.Tensor, channels: int) -> torch.Tensor:
     raise DataError(f"cannot convert a {have}-channel image to {channels} channels")
 
 
+def displayable(image: torch.Tensor) -> torch.Tensor:
+    """An image (C, H, W) as 3 channels for viewing: its first three, or its first one as grey."""
+    return image[:3] if image.shape[0] >= 3 else match_channels(image[:1], 3)
+
+
 def _opaque(image: torch.Tensor) -> torch.Tensor:
     peak = 1.0 if image.is_floating_point() else torch.iinfo(image.dtype).max
     return torch.full((1, *image.shape[1:]), peak, dtype=image.dtype)

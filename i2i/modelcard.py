@@ -49,7 +49,7 @@ def model_card(config: dict[str, Any], *, model_id: str = PLACEHOLDER_ID, sample
                          datasets=datasets or None, metrics=metrics or None)
     epochs = config["provenance"]["epochs"]
     trained = f", trained for {epochs} epochs" if epochs else ""
-    origin = f"\nConverted from the authors' released PyTorch checkpoint <{source_url}>.\n" if source_url else ""
+    origin = f"\nConverted from the PyTorch checkpoint <{source_url}>.\n" if source_url else ""
     why = f" ({config['inference_mode_reason']})" if config.get("inference_mode_reason") else ""
     picture = f"\n![Sample grid from the last training epoch]({sample})\n" if sample else ""
     where = "its Hub id or a local copy" if model_id == PLACEHOLDER_ID else "this repo's id or a local copy"

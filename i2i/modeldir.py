@@ -1,7 +1,9 @@
 """The model dir: ``model.safetensors`` (generator weights) + ``config.json`` (how to rebuild and use it),
 and usually ``README.md``, its model card (:mod:`i2i.modelcard`), with ``samples.png``.
 
-A run dir (``RUN/model/config.json``) is accepted wherever a model dir is. ``config.json``::
+This module reads, writes and validates the format, locally: a run dir (``RUN/model/config.json``) is
+accepted wherever a model dir is; Hub ids and registered sources are resolved by :mod:`i2i.resolver`.
+``config.json``::
 
     {"format": "i2i-model", "format_version": 1, "task": str | null,
      "generator": {"name": str, "args": {...}}, "in_channels": int, "out_channels": int,
@@ -158,15 +160,12 @@ def validate_config(config: Any, origin: str = "model config") -> dict[str, Any]
     return config
 
 
-def resolve_model_dir(path: Path | str) -> Path:
-    """A model dir as given, or a run dir's ``model/``; a local path that exists wins over a Hub id or a
-    released checkpoint's id, which are fetched on demand (:func:`i2i.hub.fetch_model`). Anything else is
-    a clear error."""
-    if not Path(path).exists():
-        from i2i.hub import fetch_model
-
-        path = fetch_model(str(path))
+def local_model_dir(path: Path | str) -> Path:
+    """The model dir at ``path``: ``path`` itself, or a run dir's ``model/``. Only local folders: ids of Hub
+    repos and registered model sources are the resolver's (:mod:`i2i.resolver`). Anything else is a clear error."""
     path = Path(path)
+    if not path.exists():
+        raise DataError(f"model not found: {path} does not exist")
     if (path / "model" / CONFIG).is_file() and not (path / WEIGHTS).is_file():
         return path / "model"
     if (path / CONFIG).is_file():
@@ -186,7 +185,7 @@ def save_model_dir(path: Path | str, generator_state_dict: dict, config: dict[st
 
 def load_config(path: Path | str) -> dict[str, Any]:
     """The validated ``config.json`` of a model dir or run dir."""
-    file = resolve_model_dir(path) / CONFIG
+    file = local_model_dir(path) / CONFIG
     try:
         config = json.loads(file.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -246,7 +245,7 @@ def load_generator(path: Path | str) -> tuple[nn.Module, dict[str, Any]]:
 
     from i2i.weight_checks import check_finite, check_fits, header_shapes
 
-    folder = resolve_model_dir(path)
+    folder = local_model_dir(path)
     config = load_config(folder)
     try:
         generator = build_generator(config, meta=True)

@@ -10,9 +10,9 @@ from typing import Any
 
 from i2i.errors import RegistryConflictError, UnknownComponentError
 
-KINDS = ("generators", "discriminators", "losses", "tasks", "metrics", "trackers")
+KINDS = ("generators", "discriminators", "losses", "tasks", "metrics", "trackers", "model_sources")
 SINGULAR = {"generators": "generator", "discriminators": "discriminator", "losses": "loss", "tasks": "task",
-            "metrics": "metric", "trackers": "tracker"}
+            "metrics": "metric", "trackers": "tracker", "model_sources": "model_source"}
 _PLURAL = {singular: kind for kind, singular in SINGULAR.items()}
 _GLOB_CHARS = frozenset("*?[")
 

@@ -67,10 +67,8 @@ def checkpoint_report_dir(default: Path, checkpoint: str | None) -> Path:
     return default if checkpoint is None else default.with_name(f"{default.name}-{checkpoint_file_name(checkpoint)}")
 
 
-def checkpoint_model(model: str, checkpoint: str | None) -> str | Path:
-    """``model`` itself without ``checkpoint``; else a temporary model dir holding that checkpoint's generator."""
-    if checkpoint is None:
-        return model
+def checkpoint_model(model: str | Path, checkpoint: str) -> Path:
+    """A temporary model dir holding the generator of the run dir ``model``'s ``checkpoint``."""
     from safetensors import SafetensorError, safe_open
 
     from i2i.checkpoint import read_checkpoint_meta

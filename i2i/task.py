@@ -43,13 +43,20 @@ def check_preprocess(preprocess: str, load_size: int, crop_size: int) -> None:
 
 @dataclass(frozen=True)
 class DataSource:
-    """Where a task's data comes from. ``kind``: url (an archive), hub (a Hub dataset) or generated."""
+    """Where a task's data comes from. ``kind``: url (an archive), hub (a Hub dataset) or generated.
+
+    ``base``: for a url source, the base URL a relative ``location`` is joined to and that a mirror
+    (``$I2I_DATA_MIRROR``) replaces. ``split_sizes``: for a hub source whose rows merge the original
+    splits in order, each split's row count, e.g. ``(("train", 400), ("val", 100))`` (see :mod:`i2i.hub_data`).
+    """
 
     kind: Literal["url", "hub", "generated"]
     location: str
     sha256: str | None = None
     size: int | None = None
     note: str = ""
+    base: str = ""
+    split_sizes: tuple[tuple[str, int], ...] = ()
 
 
 @dataclass(frozen=True)

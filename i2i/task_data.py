@@ -16,19 +16,12 @@ import shutil
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
 
+from i2i.cache import i2i_home
 from i2i.errors import DataError
 from i2i.registry import import_target
 from i2i.task import Task
 
 COMPLETE = ".i2i-complete"
-
-
-def i2i_home() -> Path:
-    """``$I2I_HOME``, else ``$XDG_CACHE_HOME/i2i``, else ``~/.cache/i2i``."""
-    if os.environ.get("I2I_HOME"):
-        return Path(os.environ["I2I_HOME"]).expanduser()
-    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(cache) / "i2i"
 
 
 def location_name(location: str) -> str:

@@ -11,6 +11,19 @@ from i2i.task import Recipe, Task, check_preprocess
 from i2i.weight_init import check_init
 
 
+def l1_weight(loss: str, lambda_l1: float | None, default: float) -> float:
+    """The L1 weight a run records as ``lambda_l1``: the one ``loss`` gives ``l1`` (``l1:50+cgan``), else
+    ``lambda_l1``, else ``default``; ``loss`` and ``lambda_l1`` may not disagree."""
+    from i2i.objective import parse_loss_spec
+
+    given = dict(parse_loss_spec(loss)).get("l1")
+    if given is None:
+        return default if lambda_l1 is None else lambda_l1
+    if lambda_l1 is not None and lambda_l1 != given:
+        raise ConfigError(f"--loss {loss!r} weights l1 by {given:g} but --lambda-l1 is {lambda_l1:g}; give it once")
+    return given
+
+
 @dataclass
 class TrainConfig(Recipe):
     """Everything that determines a run's maths; saved as the run's config.json.
@@ -68,6 +81,7 @@ class TrainConfig(Recipe):
             own = getattr(task, args) if overrides.get(kind) in (None, getattr(task, kind)) else {}
             overrides[args] = {**own, **(overrides.get(args) or {})}
         base.update({k: v for k, v in overrides.items() if v is not None})
+        base["lambda_l1"] = l1_weight(base["loss"], overrides.get("lambda_l1"), base["lambda_l1"])
         config = cls(**base)
         config.validate()
         return config

@@ -22,6 +22,7 @@ from i2i.errors import ConfigError, DataError
 from i2i.images import match_channels, read_image, to_signed_unit, to_uint8
 from i2i.inference_mode import has_batch_norm, mismatch_warning
 from i2i.modeldir import load_generator
+from i2i.resolver import resolve_model
 from i2i.precision import choose_precision
 from i2i.tiling import check_tiling, pad_to_multiple, translate_tiled
 
@@ -100,9 +101,9 @@ class Translator:
     def load(cls, model: str | Path, device: str = "auto", mode: str | None = None, precision: str = "auto",
              tile: int | None = None, overlap: int = 32, batch_size: int | None = None,
              seed: int | None = None, cpu_gemm: bool | None = None) -> "Translator":
-        """A translator for a model dir, a run dir, a Hub id ``ORG/NAME[@REV]`` or a released checkpoint's id
-        (see :mod:`i2i.modeldir` and :mod:`i2i.hub`; a local path that exists wins)."""
-        generator, config = load_generator(model)
+        """A translator for a model dir, a run dir, a registered model id such as ``pix2pix/sat2map`` or a Hub
+        id ``ORG/NAME[@REV]`` (see :mod:`i2i.resolver`; a local path that exists wins)."""
+        generator, config = load_generator(resolve_model(model))
         return cls(generator, config, device=device, mode=mode, precision=precision, tile=tile, overlap=overlap,
                    batch_size=batch_size, seed=seed, cpu_gemm=cpu_gemm)
 

@@ -291,7 +291,8 @@ def evaluate(model: str | Path | None = None, *, task: str | None = None, data: 
     from i2i.evaluation import evaluate_items, pick_split, read_outputs, report_dir, split_dataset, translated
     from i2i.metric_set import MetricSet
     from i2i.modeldir import load_config, train_preprocess
-    from i2i.run_checkpoint import checkpoint_model, checkpoint_report_dir
+    from i2i.resolver import resolve_model
+    from i2i.run_checkpoint import checkpoint_report_dir
     from i2i.rundir import trained_data
     from i2i.task_data import task_data_root
 
@@ -302,7 +303,7 @@ def evaluate(model: str | Path | None = None, *, task: str | None = None, data: 
     if checkpoint is not None and (model is None or outputs):
         raise ConfigError("--checkpoint picks a run dir's generator to translate with; it needs MODEL and no --outputs")
     registry = _registry(registry)
-    source_model = checkpoint_model(str(model), checkpoint) if model else None
+    source_model = resolve_model(model, checkpoint) if model else None
     config = load_config(source_model) if model else None
     task_name = task or (config or {}).get("task")
     if task_name is None:
@@ -379,7 +380,7 @@ def translate(model, inputs: Iterable[str | Path], out: str | Path, *, mode: str
     ``seed`` and ``task`` (its input preprocessing first) are ``i2i translate``'s options."""
     from tqdm import tqdm
 
-    from i2i.run_checkpoint import checkpoint_model
+    from i2i.resolver import resolve_model
     from i2i.translate_files import expand_inputs, output_names, readable, task_reader, write_output
     from i2i.translator import Translator
 
@@ -387,7 +388,7 @@ def translate(model, inputs: Iterable[str | Path], out: str | Path, *, mode: str
     if isinstance(model, Translator):
         translator = model
     else:
-        translator = Translator.load(checkpoint_model(str(model), checkpoint), device=device, mode=mode,
+        translator = Translator.load(resolve_model(model, checkpoint), device=device, mode=mode,
                                      precision=precision, tile=tile, overlap=overlap, batch_size=batch_size,
                                      seed=seed, cpu_gemm=cpu_gemm)
         warn_if_slow(translator.precision_choice)

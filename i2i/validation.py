@@ -16,7 +16,7 @@ from i2i.device import autocast
 from i2i.errors import ConfigError
 from i2i.faults import fault_point
 from i2i.inference_mode import has_batch_norm, recommended_mode
-from i2i.images import match_channels, write_image
+from i2i.images import displayable, write_image
 from i2i.metric_set import MetricSet
 from i2i.tiling import pad_to_multiple
 from i2i.train_config import TrainConfig
@@ -99,7 +99,3 @@ class Validator:
         tiles = [F.pad(t, (0, width - t.shape[-1], 0, height - t.shape[-2]), value=1.0) for t in tiles]
         grid = make_grid(torch.stack(tiles), nrow=3, padding=2, pad_value=1.0)
         return write_image(grid, path)
-
-
-def displayable(image: torch.Tensor) -> torch.Tensor:
-    return image[:3] if image.shape[0] >= 3 else match_channels(image[:1], 3)

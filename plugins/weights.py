@@ -11,7 +11,7 @@ from i2i.errors import ConfigError
 
 def load_weights(path: Path | str) -> dict[str, torch.Tensor]:
     """A state dict from ``.safetensors`` or a ``.pth`` read with ``weights_only=True`` (never unpickles code)."""
-    from i2i.released import load_port_state
+    from i2i.pth import load_pth_state
 
     path = Path(path).expanduser()
     if not path.is_file():
@@ -20,7 +20,7 @@ def load_weights(path: Path | str) -> dict[str, torch.Tensor]:
         from safetensors.torch import load_file
 
         return load_file(str(path))
-    return load_port_state(path, str(path))
+    return load_pth_state(path, str(path))
 
 
 def first_detail(exc: Exception) -> str:

@@ -1,15 +1,22 @@
 """What the paper's task modules share: archive sources, released checkpoints, recipes, citations.
 
-Archive locations are file names relative to the pix2pix datasets base URL
-(``http://efrosgans.eecs.berkeley.edu/pix2pix/datasets/``), so a mirror can replace the base.
-Torch-free, like :mod:`i2i.task` and :mod:`i2i.released` that it builds on.
+Archive locations are file names relative to :data:`DATASETS_BASE`, the pix2pix datasets server, so a
+mirror (``$I2I_DATA_MIRROR``) can replace the base.
+Torch-free, like :mod:`i2i.task` and :mod:`i2i_tasks.released` that it builds on.
 """
 
 from __future__ import annotations
 
-from i2i.released import RELEASED
+from i2i_tasks.released import RELEASED
 from i2i.task import Checkpoint, DataSource, Recipe
 
+DATASETS_BASE = "http://efrosgans.eecs.berkeley.edu/pix2pix/datasets/"
+# The huggan/* Hub sets merge the original splits in order; these are their sizes (see i2i.hub_data).
+HUB_SPLITS = {
+    "facades": (("train", 400), ("val", 100), ("test", 106)),
+    "maps": (("train", 1096), ("val", 1098)),
+    "edges2shoes": (("train", 49825), ("val", 200)),
+}
 HUB_NOTE = ("Hub parquet with imageA/imageB columns; every original split is merged into one train split, "
             "so it is re-split deterministically")
 PIX2PIX = ('Method: Isola, Zhu, Zhou, Efros, "Image-to-Image Translation with Conditional Adversarial '
@@ -23,14 +30,14 @@ def archive_sources(name: str, approx_mib: int, *, hub: bool = False, note: str 
     downloads reject any file whose byte count differs from it.
     """
     archive_note = f"about {approx_mib} MiB; one JPEG per pair, A|B side by side, in split folders. {note}"
-    sources = [DataSource("url", f"{name}.tar.gz", note=archive_note.strip())]
+    sources = [DataSource("url", f"{name}.tar.gz", note=archive_note.strip(), base=DATASETS_BASE)]
     if hub:
-        sources.append(DataSource("hub", f"huggan/{name}", note=HUB_NOTE))
+        sources.append(DataSource("hub", f"huggan/{name}", note=HUB_NOTE, split_sizes=HUB_SPLITS.get(name, ())))
     return tuple(sources)
 
 
 def released(archive: str, direction: str) -> tuple[Checkpoint, ...]:
-    """The authors' released generators trained on ``archive``'s data in ``direction`` (:mod:`i2i.released`)."""
+    """The authors' released generators trained on ``archive``'s data in ``direction`` (:mod:`i2i_tasks.released`)."""
     return tuple(model.checkpoint() for model in RELEASED.values()
                  if model.task == archive and model.direction == direction)
 

@@ -13,7 +13,7 @@ from archive_server import FileServer, pairs_archive, read_split, split_pairs
 from click.testing import CliRunner
 from conftest import make_distribution
 
-from i2i.acquire import MIRROR_ENV, PIX2PIX_BASE, get_task_data, prepare_from, source_url
+from i2i.acquire import MIRROR_ENV, get_task_data, prepare_from, source_url
 from i2i.archive import extract
 from i2i.cli import cli
 from i2i.errors import DataError
@@ -80,11 +80,28 @@ def assert_same_pairs(root):
 
 def test_source_urls_join_the_base_and_take_the_mirror(monkeypatch):
     monkeypatch.delenv(MIRROR_ENV, raising=False)
-    assert source_url("facades.tar.gz") == PIX2PIX_BASE + "facades.tar.gz"
-    assert source_url(PIX2PIX_BASE + "maps.tar.gz", "https://mirror.example/p2p") == "https://mirror.example/p2p/maps.tar.gz"
-    assert source_url("https://other.example/x.zip", "https://mirror.example/") == "https://other.example/x.zip"
+    base = "http://archives.example/p2p/datasets/"
+    assert source_url("facades.tar.gz", base) == base + "facades.tar.gz"
+    assert source_url(base + "maps.tar.gz", base, "https://mirror.example/p2p") == "https://mirror.example/p2p/maps.tar.gz"
+    assert source_url("https://other.example/x.zip", base, "https://mirror.example/") == "https://other.example/x.zip"
+    assert source_url("https://other.example/x.zip", "", "https://mirror.example/") == "https://other.example/x.zip"
     monkeypatch.setenv(MIRROR_ENV, "http://127.0.0.1:1/m/")
+    assert source_url("facades.tar.gz", base) == "http://127.0.0.1:1/m/facades.tar.gz"
     assert source_url("facades.tar.gz") == "http://127.0.0.1:1/m/facades.tar.gz"
+
+
+def test_the_paper_tasks_name_their_archive_server(monkeypatch, home):
+    """The core knows no archive server: the paper's tasks give theirs, and a relative location without
+    one (and no mirror) is one clear error."""
+    from i2i_tasks.paper import DATASETS_BASE
+
+    monkeypatch.delenv(MIRROR_ENV, raising=False)
+    facades = get_plugins().registry.resolve("tasks", "facades")
+    assert facades.sources[0].base == DATASETS_BASE == "http://efrosgans.eecs.berkeley.edu/pix2pix/datasets/"
+    assert dict(facades.sources[1].split_sizes) == {"train": 400, "val": 100, "test": 106}
+    orphan = Task(name="orphan", description="", sources=(DataSource("url", "orphan.tar.gz"),))
+    with pytest.raises(DataError, match="relative path without a base URL; set I2I_DATA_MIRROR"):
+        get_task_data(orphan, progress=False)
 
 
 def test_get_downloads_verifies_extracts_and_publishes_once(home, server):

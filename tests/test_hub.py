@@ -18,7 +18,7 @@ from test_translator import error_line, write_images
 from i2i.cli import cli
 from i2i.errors import DataError
 from i2i.modelcard import write_model_card
-from i2i.modeldir import resolve_model_dir
+from i2i.resolver import resolve_model
 
 
 # huggingface_hub's own LFS upload passes a file as `data=`, which httpx2 deprecates.
@@ -144,7 +144,7 @@ def test_run_dir_with_training_state_to_a_private_branch(hub, tmp_path):
     assert set(hub.repo("me/run").commit_at("main").files) == {".gitattributes"}
     assert "no model repo me/run" in error_line(i2i("pull", "me/run@dev"))  # private: needs the token
     path = pull("me/run@dev", "--token", TOKEN)
-    assert sorted(p.name for p in resolve_model_dir(path).iterdir()) == [
+    assert sorted(p.name for p in resolve_model(path).iterdir()) == [
         "README.md", "config.json", "model.safetensors", "samples.png"]  # the training state stays on the Hub
     assert "needs a run dir" in error_line(i2i("push", str(run / "model"), "me/run", "--token", TOKEN,
                                                "--with-training-state"))
@@ -172,7 +172,7 @@ def test_a_model_dir_without_card_gets_one_and_a_local_path_wins(hub, tmp_path, 
     assert "library_name: i2i" in card and "i2i translate me/tiny" in card
     monkeypatch.chdir(tmp_path)
     served = len(hub.requests)
-    assert resolve_model_dir("me/tiny").resolve() == local.resolve()
+    assert resolve_model("me/tiny").resolve() == local.resolve()
     assert len(hub.requests) == served
 
 
@@ -180,7 +180,7 @@ def test_a_repo_without_an_i2i_config_is_refused(hub):
     hub.add_files("me/notes", {"README.md": "# notes\n", "model.py": "raise SystemExit('never run')\n"})
     assert "not an i2i model" in error_line(i2i("pull", "me/notes"))
     with pytest.raises(DataError, match="does not exist"):
-        resolve_model_dir("/no/such/model")
+        resolve_model("/no/such/model")
 
 
 def test_dataset_repos_are_served_too(hub):

@@ -9,7 +9,7 @@ from hub_server import HubServer, use_hub
 
 from i2i.acquire import MIRROR_ENV, get_task_data
 from i2i.errors import ConfigError, DataError
-from i2i.hub_data import KNOWN_SPLITS, hub_to_aligned, split_of, write_pairs
+from i2i.hub_data import hub_to_aligned, split_of, write_pairs
 from i2i.task import DataSource, Task
 
 pa = pytest.importorskip("pyarrow")
@@ -25,14 +25,17 @@ def parquet_of(path, pairs, fmt="PNG", columns=("imageA", "imageB")):
     return path
 
 
+FACADES = (("train", 400), ("val", 100), ("test", 106))
+
+
 def test_facades_rows_split_in_the_original_order():
-    split = split_of("huggan/facades", 606)
+    split = split_of(606, FACADES)
     names = [split(index, b"") for index in range(606)]
     assert names[:400] == ["train"] * 400 and names[400:500] == ["val"] * 100 and names[500:] == ["test"] * 106
 
 
 def test_other_sets_split_by_hash_of_the_a_image():
-    split = split_of("huggan/facades", 605)  # a count that does not match the known sizes
+    split = split_of(605, FACADES)  # a count that does not match the known sizes
     rows = [bytes([i % 256, i // 256]) for i in range(2000)]
     names = [split(index, a) for index, a in enumerate(rows)]
     assert names == [split(index + 7, a) for index, a in enumerate(rows)]  # independent of the row position
@@ -74,9 +77,9 @@ def test_hub_source_yields_the_same_pairs_as_the_archive(tmp_path, monkeypatch):
         from_archive = {split: read_split(get_task_data(archive_task, progress=False), split) for split in SPLITS}
     rows = [(image[:, :40], image[:, 40:]) for split in SPLITS for image in from_archive[split]]
     parquet = parquet_of(tmp_path / "train-00000-of-00001.parquet", rows)
-    monkeypatch.setitem(KNOWN_SPLITS, "huggan/tiny", {split: len(pairs) for split, pairs in SPLITS.items()})
+    sizes = tuple((split, len(pairs)) for split, pairs in SPLITS.items())
     hub_task = Task(name="tiny-from-hub", description="", sources=(DataSource("url", "gone.tar.gz"),
-                                                             DataSource("hub", "huggan/tiny")))
+                                                             DataSource("hub", "huggan/tiny", split_sizes=sizes)))
     with HubServer() as hub:
         hub.add_files("huggan/tiny", {"data/train-00000-of-00001.parquet": parquet, "README.md": "tiny"},
                       repo_type="dataset")

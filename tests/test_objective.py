@@ -7,7 +7,8 @@ import torch
 import torch.nn.functional as F
 
 from i2i.errors import ConfigError
-from i2i.objective import Objective, parse_loss_spec
+from i2i.components import StepTensors
+from i2i.objective import Objective, format_loss_spec, parse_loss_spec
 from i2i.plugins import get_registry
 from i2i.schedule import lr_factor
 from i2i.train_config import TrainConfig
@@ -228,7 +229,7 @@ def test_generator_step_leaves_no_gradient_in_d():
 def test_every_loss_combination_trains_a_step(loss):
     """Each combination builds, D's conditioning follows the adversarial term, and a step gives finite losses."""
     objective, generator, discriminator = tiny_networks(loss, in_channels=1, out_channels=3)
-    terms = parse_loss_spec(loss)
+    terms = [name for name, _ in parse_loss_spec(loss)]
     adversarial = [t for t in terms if t != "l1"]
     if not adversarial:
         assert discriminator is None and objective.adversarial is None
@@ -252,9 +253,39 @@ def test_loss_specs_are_checked():
     assert Objective.build("l1+cgan", registry, 10.0).terms["l1"].weight == 10.0
     assert Objective.build("l1+cgan", registry, 10.0).terms["cgan"].weight == 1.0
     for spec, message in [("l1+cgan+gan", "more than one adversarial"), ("l1+lsgan+hinge", "more than one"),
-                          ("l1+l1", "appears twice"), ("l1+", "names joined by"), ("", "names joined")]:
+                          ("l1+l1", "appears twice"), ("l1+", "names joined by"), ("", "names joined"),
+                          ("l1:100+l1:5", "appears twice"), (":3+cgan", "names joined"),
+                          ("l1:-1+cgan", "must be a number >= 0"), ("l1:x+cgan", "not 'x'"),
+                          ("l1:nan", "must be a number"), ("l1:inf+cgan", "must be a number")]:
         with pytest.raises(ConfigError, match=message):
             Objective.build(spec, registry)
+
+
+def test_every_term_takes_its_own_weight():
+    """``name:weight`` weights any term; a term without one keeps the default (lambda_l1 for l1, else 1)."""
+    registry = get_registry()
+    weights = {name: term.weight for name, term in Objective.build("l1:50 + cgan:0.5", registry).terms.items()}
+    assert weights == {"l1": 50.0, "cgan": 0.5}
+    assert Objective.build("l1+lsgan:2", registry, 10.0).terms["l1"].weight == 10.0
+    assert Objective.build("l1+lsgan:2", registry, 10.0).terms["lsgan"].weight == 2.0
+    assert parse_loss_spec("l1:100+cgan") == [("l1", 100.0), ("cgan", None)]
+    assert format_loss_spec(parse_loss_spec(" l1 : 100 + cgan:0.25")) == "l1:100+cgan:0.25"
+    x, y = batches(1)[0]
+    generator = torch.nn.Conv2d(3, 3, 1)
+    step = StepTensors(x, y, generator(x).detach())
+    plain = Objective.build("l1", registry).generator_loss(step)[0]
+    assert torch.allclose(Objective.build("l1:3", registry).generator_loss(step)[0], plain * 0.03)
+
+
+def test_the_l1_weight_is_recorded_once():
+    """The run's lambda_l1 is the weight --loss gives l1; --lambda-l1 may repeat it but not contradict it."""
+    task = get_registry().resolve("tasks", "demo")
+    assert TrainConfig.from_task(task, loss="l1:20+cgan").lambda_l1 == 20.0
+    assert TrainConfig.from_task(task, loss="l1:20+cgan", lambda_l1=20.0).lambda_l1 == 20.0
+    assert TrainConfig.from_task(task, loss="l1+cgan:2", lambda_l1=7.0).lambda_l1 == 7.0
+    assert TrainConfig.from_task(task).lambda_l1 == 100.0
+    with pytest.raises(ConfigError, match="give it once"):
+        TrainConfig.from_task(task, loss="l1:20+cgan", lambda_l1=30.0)
 
 
 def test_lr_schedule_is_constant_then_linear_decay():

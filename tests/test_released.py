@@ -19,7 +19,7 @@ from test_translator import error_line, write_images
 
 from i2i.cli import cli
 from i2i.modeldir import load_config
-from i2i.released import DEFAULT_BASE_URL, RELEASED
+from i2i_tasks.released import DEFAULT_BASE_URL, RELEASED
 from i2i_plugins import port_layout
 from i2i_plugins.layers import meta_build
 from i2i_plugins.unet import UNetGenerator
@@ -118,6 +118,29 @@ def test_the_catalogue_names_the_five_released_generators():
     assert (facades.task, facades.direction, facades.file) == ("facades", "BtoA", "facades_label2photo.pth")
     assert RELEASED["pix2pix/sat2map"].checkpoint().url == f"{DEFAULT_BASE_URL}/sat2map.pth"
     assert [model.direction for model in RELEASED.values() if model.task == "maps"] == ["AtoB", "BtoA"]
+
+
+def test_the_released_ids_come_from_a_registered_model_source(monkeypatch):
+    """The core knows no released id: the paper plugin offers them; without it they are unknown."""
+    from i2i.plugins import get_registry, reset_plugins
+    from i2i.resolver import registered_ids, registered_source
+
+    entry = get_registry().get("model_sources", "pix2pix")
+    assert entry.source.distribution == "i2i-pix2pix" and entry.source.plugin == "released"
+    assert sorted(registered_ids()) == sorted(RELEASED)
+    source, name = registered_source("pix2pix/sat2map")
+    assert name == "sat2map" and source.models()["sat2map"] == RELEASED["pix2pix/sat2map"].description
+    assert registered_source("pix2pix/unknown") is None and registered_source("sat2map") is None
+    assert "pix2pix/sat2map" in i2i("info", "pix2pix", "--kind", "model_sources").output
+    monkeypatch.setenv("I2I_PLUGINS", "generators,facades")
+    reset_plugins()
+    try:
+        assert registered_source("pix2pix/sat2map") is None
+        line = error_line(i2i("pull", "pix2pix"))
+        assert "not a Hub model id" in line and "(none registered)" in line
+    finally:
+        monkeypatch.delenv("I2I_PLUGINS")
+        reset_plugins()
 
 
 def test_pull_converts_and_translate_uses_it(authors, tmp_path):

@@ -236,12 +236,24 @@ def test_corrupt_jpeg_is_one_line_error_or_skipped_with_a_warning(tmp_path):
     (["--disc-arg", "ndf=3000"], ["discriminator 'patch70': ndf=3000 is out of range", "--disc-arg"]),
     (["--lr", "-1"], ["--lr must be > 0"]),
     (["--lambda-l1", "-5"], ["--lambda-l1 must be >= 0"]),
+    (["--loss", "l1:x+cgan"], ["the weight of 'l1' must be a number >= 0, not 'x'"]),
+    (["--loss", "l1:20+cgan", "--lambda-l1", "30"], ["weights l1 by 20 but --lambda-l1 is 30; give it once"]),
     (["--val-metrics", "psnr,sssim"], ["unknown metric 'sssim'", "did you mean", "'ssim'"]),
 ])
 def test_bad_options_are_one_line_errors(data, tmp_path, args, fragments):
     result = train(data, "--out", tmp_path / "run", *args)
     assert_one_line_error(result, *fragments)
     assert not (tmp_path / "run" / "checkpoints").exists() or not any((tmp_path / "run" / "checkpoints").iterdir())
+
+
+def test_loss_weights_are_recorded_and_resume_unchanged(data, tmp_path):
+    """``--loss NAME:WEIGHT`` weights any term; the run records the spec and the L1 weight it used."""
+    run = tmp_path / "run"
+    assert_ok(train(data, "--loss", "l1:20+cgan:0.5", "--epochs", 1, "--epochs-decay", 0, "--out", run))
+    config = json.loads((run / "config.json").read_text())
+    assert (config["loss"], config["lambda_l1"]) == ("l1:20+cgan:0.5", 20.0)
+    assert_ok(resume(run, "--epochs", 2))
+    assert json.loads((run / "config.json").read_text())["loss"] == "l1:20+cgan:0.5"
 
 
 def test_bad_resumes_and_outs_are_one_line_errors(data, full, tmp_path):

@@ -52,8 +52,8 @@ def _split_kind(kind_or_pattern: str | None, pattern: str | None) -> tuple[str |
 def list_command(kind: str | None, pattern: str | None, as_json: bool) -> None:
     """List registered components, optionally of one KIND and matching PATTERN.
 
-    KIND is one of generators, discriminators, losses, tasks, metrics. PATTERN is a shell-style glob
-    when it holds * ? or [, else a case-insensitive part of the name or an alias. Examples:
+    KIND is one of generators, discriminators, losses, tasks, metrics, trackers, model_sources. PATTERN is
+    a shell-style glob when it holds * ? or [, else a case-insensitive part of the name or an alias. Examples:
     `i2i list`, `i2i list tasks`, `i2i list discriminators 'patch*'`, `i2i list edges`.
     """
     kind, pattern = _split_kind(kind, pattern)

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from i2i.acquire import KINDS, MIRROR_ENV, PIX2PIX_BASE
+from i2i.acquire import KINDS, MIRROR_ENV
 from i2i.cli.options import ComponentName, quiet_option
 from i2i.task_data import cached_root, is_complete, location_name, read_marker
 
@@ -29,13 +29,13 @@ def _human(size: int) -> str:
 
 
 def _status(task) -> dict:
-    from i2i.acquire import trusted_digest
+    from i2i.cache import trusted_digest
 
     root = cached_root(task)
     sources = []
     for source in task.sources:
-        entry = {"kind": source.kind, "location": source.location, "sha256": source.sha256, "size": source.size,
-                 "note": source.note}
+        entry = {"kind": source.kind, "location": source.location, "base": source.base, "sha256": source.sha256,
+                 "size": source.size, "note": source.note}
         if source.kind == "url" and not source.sha256:
             entry["trusted_sha256"] = trusted_digest(location_name(source.location))
         sources.append(entry)
@@ -55,14 +55,15 @@ def _sources_line(status: dict) -> str:
 def data_group() -> None:
     """Download, inspect and prepare task data in the cache ($I2I_HOME/data).
 
-    Archives come from the public pix2pix server (or a mirror: --mirror URL or $I2I_DATA_MIRROR), or
-    from Hugging Face Hub datasets; `i2i train --task T` then finds them without --data.
+    Archives come from the task's download server (the paper's tasks: the public pix2pix server; or a
+    mirror: --mirror URL or $I2I_DATA_MIRROR), or from Hugging Face Hub datasets; `i2i train --task T` then finds them without --data.
     """
 
 
 @data_group.command("get")
 @click.argument("task", type=ComponentName("tasks"))
-@click.option("--mirror", metavar="URL", help=f"Base URL replacing {PIX2PIX_BASE} [${MIRROR_ENV}].")
+@click.option("--mirror", metavar="URL", help=f"Base URL replacing the task's archive server (for the paper's tasks the pix2pix datasets "
+                   f"server) [${MIRROR_ENV}].")
 @click.option("--source", "kind", type=click.Choice(KINDS), help="Use only this kind of source [url sources, then hub].")
 @quiet_option("No progress output.")
 def get_command(task: str, mirror: str | None, kind: str | None, quiet: bool) -> None:
@@ -129,7 +130,7 @@ def info_command(task: str, as_json: bool) -> None:
     else:
         click.echo(f"state:   not cached ({_sources_line(status)})")
     for source in status["sources"]:
-        where = source_url(source["location"]) if source["kind"] == "url" else source["location"]
+        where = source_url(source["location"], source["base"]) if source["kind"] == "url" else source["location"]
         click.echo(f"source:  {source['kind']} {where}")
         digest = source["sha256"] or source.get("trusted_sha256")
         if source["kind"] == "url":

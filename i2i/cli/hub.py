@@ -30,12 +30,12 @@ def push_command(source, repo_id, private, revision, token, with_training_state,
     checkpoint's generator (with a model card and that epoch's sample grid).
     """
     from i2i.hub import push
-    from i2i.run_checkpoint import checkpoint_model
+    from i2i.resolver import resolve_model
 
     if checkpoint is not None and with_training_state:
         raise ConfigError("--with-training-state uploads the run's latest state beside model/; "
                           "push a --checkpoint without it")
-    model = checkpoint_model(source, checkpoint)
+    model = source if checkpoint is None else resolve_model(source, checkpoint)
     _list_upload(model, repo_id, include, with_training_state)
     if dry_run:
         click.echo("dry run: nothing uploaded", err=True)
@@ -70,11 +70,12 @@ def _list_upload(source, repo_id: str, include: tuple[str, ...], with_training_s
 def pull_command(model_id, token) -> None:
     """Download a model into the Hugging Face cache and print its local path.
 
-    ORG/NAME[@REV] is a Hub model repo (REV: a branch, tag or commit sha), or one of the authors' released
-    checkpoints: pix2pix/facades_label2photo, pix2pix/sat2map, pix2pix/map2sat, pix2pix/edges2shoes,
-    pix2pix/day2night (converted once into $I2I_HOME/models/pix2pix/). Commands that take MODEL pull on
-    demand; with HF_HUB_OFFLINE=1 only cached models are used.
+    ORG/NAME[@REV] is a Hub model repo (REV: a branch, tag or commit sha), or an id a plugin's model source
+    offers (`i2i list model_sources`), such as the authors' released checkpoints pix2pix/facades_label2photo,
+    pix2pix/sat2map, pix2pix/map2sat, pix2pix/edges2shoes, pix2pix/day2night (converted once into
+    $I2I_HOME/models/pix2pix/). Commands that take MODEL pull on demand; with HF_HUB_OFFLINE=1 only cached
+    models are used.
     """
-    from i2i.hub import pull
+    from i2i.resolver import fetch_model
 
-    click.echo(pull(model_id, token=token))
+    click.echo(fetch_model(model_id, token=token))

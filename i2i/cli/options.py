@@ -35,16 +35,18 @@ class ComponentName(click.ParamType):
 
 
 class LossSpec(click.ParamType):
-    """``l1+cgan``: loss names joined by '+', each checked against the registry."""
+    """``l1+cgan`` or ``l1:100+cgan:1``: loss names joined by '+', each checked against the registry and with
+    an optional weight."""
 
     name = "loss"
 
     def convert(self, value, param, ctx):
-        from i2i.objective import parse_loss_spec
+        from i2i.objective import format_loss_spec, parse_loss_spec
         from i2i.plugins import get_registry
 
         try:
-            return "+".join(get_registry().get("losses", name).name for name in parse_loss_spec(value))
+            return format_loss_spec([(get_registry().get("losses", name).name, weight)
+                                     for name, weight in parse_loss_spec(value)])
         except I2IError as exc:
             self.fail(str(exc), param, ctx)
 

@@ -32,8 +32,9 @@ _RUNTIME = {"resume", "device", "precision", "cpu_gemm", "quiet", "num_workers",
 @click.option("--disc", "discriminator", type=ComponentName("discriminators"),
               help="Discriminator [task default: patch70].")
 @click.option("--disc-arg", "disc_args", multiple=True, metavar="KEY=VALUE", help="Discriminator argument.")
-@click.option("--loss", type=LossSpec(), help="Objective terms joined by '+' [task default: l1+cgan].")
-@click.option("--lambda-l1", type=float, help="Weight of the L1 term [100].")
+@click.option("--loss", type=LossSpec(), help="Objective terms joined by '+', each with an optional weight: "
+                                              "l1+cgan, l1:100+cgan:1 [task default: l1+cgan].")
+@click.option("--lambda-l1", type=float, help="Weight of the L1 term when --loss gives it none [100].")
 @click.option("--epochs", type=int, help="Epochs at constant learning rate [task recipe].")
 @click.option("--epochs-decay", type=int,
               help="Epochs after those (with --lr-policy linear: decaying to zero) [task recipe].")

@@ -1,6 +1,7 @@
-"""The authors' released pix2pix PyTorch generators: a catalogue, and conversion into i2i model dirs.
+"""The authors' released pix2pix PyTorch generators: a catalogue, a model source, conversion into model dirs.
 
-Each is an id ``pix2pix/<name>``. Its ``.pth`` comes from ``$I2I_PIX2PIX_MODELS_URL/<name>.pth`` (default:
+Each is an id ``pix2pix/<name>``, offered to every command that takes MODEL through the model source this
+plugin registers as ``pix2pix`` (hook ``register_model_sources``; see :mod:`i2i.resolver`). Its ``.pth`` comes from ``$I2I_PIX2PIX_MODELS_URL/<name>.pth`` (default:
 the authors' server), is read with ``torch.load(weights_only=True)`` only, converted from the port's
 layout by the registered ``unet`` generator, and stored as a model dir in ``$I2I_HOME/models/pix2pix/<name>``.
 Its shapes must be the released network's (channels included) and its values finite. The ``.pth``'s SHA-256 is
@@ -12,15 +13,15 @@ Importing this module is light (no torch): tasks list their checkpoints from :da
 from __future__ import annotations
 
 import os
-import pickle  # only for UnpicklingError: torch raises it when weights_only refuses a file
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from i2i.download import DownloadError, download
+from i2i.cache import cache_lock, i2i_home, pinned_mismatch, trust, trusted_digest
+from i2i.download import ChecksumError, DownloadError, download
 from i2i.errors import ConfigError, DataError
+from i2i.hookspecs import hookimpl
 from i2i.task import Checkpoint
-from i2i.task_data import i2i_home
 
 NAMESPACE = "pix2pix"
 BASE_URL_ENV = "I2I_PIX2PIX_MODELS_URL"
@@ -75,9 +76,6 @@ def fetch_released(model_id: str) -> Path:
     """The converted model dir of a released checkpoint, downloading and converting it on first use."""
     from huggingface_hub.constants import is_offline_mode
 
-    from i2i.acquire import cache_lock, pinned_mismatch, trust, trusted_digest
-    from i2i.download import ChecksumError
-
     model = RELEASED[model_id]
     target = released_dir(model)
     if (target / "config.json").is_file():
@@ -108,32 +106,15 @@ def fetch_released(model_id: str) -> Path:
     return target
 
 
-def load_port_state(path: Path, origin: str) -> dict:
-    """A ``.pth`` state dict read with ``weights_only=True``: anything but tensors is refused, never run."""
-    import torch
-
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as exc:
-        detail = str(exc.__context__ or "not a plain state dict").splitlines()[0].split(" was not ")[0]
-        raise DataError(f"refused {origin}: it holds pickled objects that are not tensors ({detail}); "
-                        f"i2i reads .pth files with weights_only=True and never runs their code") from exc
-    except (RuntimeError, EOFError, OSError, ValueError) as exc:
-        raise DataError(f"{origin} is not a readable PyTorch checkpoint: {str(exc).splitlines()[0]}") from exc
-    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise DataError(f"{origin} is not a state dict of tensors (got a {type(state).__name__})")
-    return state
-
-
 def convert_port_checkpoint(weights: Path, model_dir: Path, model: ReleasedModel) -> Path:
     """Write the model dir (weights, config, model card) for a released ``.pth`` in the port's layout."""
     from i2i.modelcard import write_model_card
     from i2i.modeldir import model_config, save_model_dir
     from i2i.plugins import get_registry
-
+    from i2i.pth import load_pth_state
     from i2i.weight_checks import check_finite
 
-    state = load_port_state(weights, model.url())
+    state = load_pth_state(weights, model.url())
     check_finite(state, model.url())
     try:
         generator = get_registry().resolve("generators", GENERATOR).from_port_state_dict(
@@ -145,3 +126,29 @@ def convert_port_checkpoint(weights: Path, model_dir: Path, model: ReleasedModel
                           inference_mode="paper", dataset=model.task)
     save_model_dir(model_dir, generator.state_dict(), config)
     return write_model_card(model_dir, source_url=model.url(), model_id=model.id)
+
+
+class ReleasedSource:
+    """The model source ``pix2pix``: the released generators by name, converted on first use."""
+
+    def models(self) -> dict[str, str]:
+        """``{name: description}`` of every released generator (its id is ``pix2pix/<name>``)."""
+        return {model.name: model.description for model in RELEASED.values()}
+
+    def fetch(self, name: str) -> Path:
+        """The converted model dir of ``pix2pix/<name>``, downloading and converting it on first use."""
+        return fetch_released(f"{NAMESPACE}/{name}")
+
+    def as_dict(self) -> dict:
+        """What ``i2i info pix2pix`` shows: the ids and where the files come from."""
+        return {"models": {model.id: model.description for model in RELEASED.values()},
+                "base_url": os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL, "cache": str(i2i_home() / "models")}
+
+
+SOURCE = ReleasedSource()
+
+
+@hookimpl
+def register_model_sources(register):
+    register(NAMESPACE, "i2i_tasks.released:SOURCE",
+             description="The authors' released pix2pix generators (pix2pix/NAME), converted on first use")
