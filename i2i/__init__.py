@@ -15,4 +15,21 @@ def load(model, checkpoint=None, **kwargs):
     return Translator.load(resolve_model(model, checkpoint), **kwargs)
 
 
-__all__ = ["__version__", "hookimpl", "load"]
+_USECASES = ("train", "resume", "evaluate", "translate", "new_config")
+
+
+def __getattr__(name: str):
+    """``i2i.train``, ``i2i.resume``, ``i2i.evaluate``, ``i2i.translate`` and ``i2i.new_config``: the functions the
+    ``i2i`` commands run (:mod:`i2i.usecases`), imported on first use so that ``import i2i`` stays light."""
+    if name in _USECASES:
+        from i2i import usecases
+
+        return getattr(usecases, name)
+    raise AttributeError(f"module 'i2i' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_USECASES])
+
+
+__all__ = ["__version__", "hookimpl", "load", *_USECASES]

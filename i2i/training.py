@@ -25,12 +25,11 @@ from i2i.modeldir import load_config
 from i2i.inference_mode import choose_inference_mode, has_batch_norm
 from i2i.monitor import RunMonitor
 from i2i.objective import Objective
-from i2i.pairs import PairDataset, has_split
-from i2i.plugins import get_plugins, plugin_versions
+from i2i.pairs import PairDataset
+from i2i.plugins import plugin_versions
 from i2i.rundir import RunDir
 from i2i.sampling import build_loader
 from i2i.schedule import LrSchedule
-from i2i.task_data import task_data_root
 from i2i.train_config import TrainConfig
 from i2i.trainer import PairTrainer, Throughput
 from i2i.validation import Validator
@@ -39,25 +38,30 @@ from i2i.weight_init import init_weights
 CHECKPOINT_MINUTES = 10.0
 
 
-def build_networks(config: TrainConfig, objective: Objective, registry) -> tuple[torch.nn.Module, torch.nn.Module | None]:
-    """G and (for adversarial objectives) D from the registry; fills G's crop-derived defaults into the config."""
+def generator_args(config: TrainConfig, registry) -> dict[str, Any]:
+    """G's arguments: its crop-derived defaults (``default_args``) under the config's own."""
     gen_cls = registry.resolve("generators", config.generator)
-    defaults, no_defaults = {}, None
-    if hasattr(gen_cls, "default_args"):
-        try:
-            defaults = gen_cls.default_args(config.crop_size)
-        except ConfigError as exc:
-            if not config.generator_args:  # the user's own arguments may make the crop valid
-                raise
-            no_defaults = exc
-    config.generator_args = {**defaults, **config.generator_args}
-    generator = _build(gen_cls, "generator", config.generator, config.generator_args,
+    try:
+        defaults = gen_cls.default_args(config.crop_size) if hasattr(gen_cls, "default_args") else {}
+    except ConfigError:
+        if not config.generator_args:  # the user's own arguments may make the crop valid
+            raise
+        defaults = {}
+    return {**defaults, **config.generator_args}
+
+
+def build_networks(config: TrainConfig, objective: Objective, registry) -> tuple[torch.nn.Module, torch.nn.Module | None]:
+    """G (with :func:`generator_args`) and, for adversarial objectives, D from the registry; ``config`` is read only."""
+    gen_cls = registry.resolve("generators", config.generator)
+    gen_args = generator_args(config, registry)
+    generator = _build(gen_cls, "generator", config.generator, gen_args,
                        in_channels=config.in_channels, out_channels=config.out_channels)
     multiple = getattr(generator, "size_multiple", 1)
     if config.crop_size % multiple:
-        raise no_defaults or ConfigError(
-            f"--crop-size {config.crop_size} is not a multiple of {multiple}, which {config.generator} with "
-            f"{config.generator_args} needs")
+        if hasattr(gen_cls, "default_args"):
+            gen_cls.default_args(config.crop_size)  # its own reason, where it has one
+        raise ConfigError(f"--crop-size {config.crop_size} is not a multiple of {multiple}, which "
+                          f"{config.generator} with {gen_args} needs")
     adversarial = objective.adversarial
     discriminator = None
     if adversarial is not None:
@@ -87,14 +91,17 @@ def _build(factory, kind: str, name: str, args: dict, **fixed):
 
 
 class TrainingRun:
-    """One run directory's training: a new run, or ``resume`` an interrupted one; then ``fit``."""
+    """One run directory's training: a new run, or ``resume`` an interrupted one; then ``fit``.
 
-    def __init__(self, config: TrainConfig, run: RunDir, *, device: torch.device, precision: str = "fp32",
+    ``config`` is resolved (:mod:`i2i.usecases` builds it) and becomes this run's own: the inference mode is
+    recorded in it. ``registry`` gives the components; ``train_set`` and ``val_set`` (None: no validation) the data.
+    """
+
+    def __init__(self, config: TrainConfig, run: RunDir, *, registry, train_set: PairDataset,
+                 val_set: PairDataset | None, device: torch.device, precision: str = "fp32",
                  quiet: bool = False, num_workers: int = 0, channels_last: bool | None = None,
                  cpu_gemm: bool | None = None) -> None:
-        registry = get_plugins().registry
         self.config, self.run, self.quiet = config, run, quiet
-        self.task = registry.resolve("tasks", config.task)
         torch.manual_seed(config.seed)
         objective = Objective.build(config.loss, registry, config.lambda_l1)
         generator, discriminator = build_networks(config, objective, registry)
@@ -107,11 +114,7 @@ class TrainingRun:
                                    betas=(config.beta1, config.beta2), device=device, precision=precision,
                                    channels_last=channels_last, small_conv_gemm=cpu_gemm,
                                    data_parallel=distributed.data_parallel)
-        root = task_data_root(self.task, config.data)
-        self.train_set = self._dataset(root, "train", train=True)
-        # Validation runs on rank 0 alone; the other ranks wait for it at their next step.
-        self.val_set = (self._dataset(root, "val", train=False)
-                        if has_split(root, "val", self.task.layout) and world.is_main else None)
+        self.train_set, self.val_set = train_set, val_set
         self.loader = build_loader(self.train_set, config.batch_size, shuffle=True, seed=config.seed,
                                    num_workers=num_workers, rank=world.rank, world_size=world.size)
         self.validator = Validator(config, registry, device, precision)
@@ -125,14 +128,6 @@ class TrainingRun:
         self.epoch, self.batch_in_epoch, self.global_step = 0, 0, 0
         self.best: float | None = None
         self._in_step = self._stop_requested = False
-
-    def _dataset(self, root: Path, split: str, train: bool) -> PairDataset:
-        c = self.config
-        return PairDataset(root, split, layout=self.task.layout, direction=c.direction,
-                           in_channels=c.in_channels, out_channels=c.out_channels, load_size=c.load_size,
-                           crop_size=c.crop_size, flip=c.flip, train=train, seed=c.seed,
-                           pair_maker=self.task.pair_maker, skip_bad_images=c.skip_bad_images,
-                           max_items=c.max_train if split == "train" else None, preprocess=c.preprocess)
 
     def disk_plan(self):
         """What the run's checkpoints and model will take on disk (:mod:`i2i.disk_plan`)."""

@@ -5,7 +5,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from i2i.ablation import paper_tables
+from i2i_plugins.ablation import paper_tables
 from i2i.cli import cli
 from i2i_tasks.demo_data import synthesize
 

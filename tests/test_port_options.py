@@ -15,7 +15,9 @@ from i2i.checkpoint import read_checkpoint_meta
 from i2i.weight_init import init_weights
 from i2i_plugins.patchgan import Patch70Discriminator
 from test_data import pattern, write_aligned
-from test_training import assert_ok, assert_one_line_error, data, home, i2i, records, resume, train  # noqa: F401
+from test_training import assert_ok, assert_one_line_error, i2i, records, resume, train
+
+pytestmark = pytest.mark.usefixtures("home")  # conftest's fresh I2I_HOME, as test_training's tests have
 
 
 def config_of(run) -> dict:
@@ -156,11 +158,13 @@ def test_init_types_are_the_ports(init, check):
 
 
 def test_translate_task_preprocessing_resizes_as_the_models_mode(tmp_path):
-    from i2i.cli.translate import _task_reader
+    from i2i.plugins import get_registry
+    from i2i.translate_files import task_reader
 
     Image.new("RGB", (30, 60), "white").save(tmp_path / "sketch.png")  # 60 high, 30 wide
     sizes = {}
     for mode in ("resize_and_crop", "scale_width"):
         config = {"train_size": {"load_size": 16, "crop_size": 16, "preprocess": mode}}
-        sizes[mode] = tuple(_task_reader("sketch2photo", config, lambda image: image)(tmp_path / "sketch.png").shape)
+        read = task_reader(get_registry().resolve("tasks", "sketch2photo"), config, lambda image: image)
+        sizes[mode] = tuple(read(tmp_path / "sketch.png").shape)
     assert sizes == {"resize_and_crop": (3, 16, 16), "scale_width": (3, 32, 16)}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from i2i import __version__
-from i2i.cli import ablate, catalog, data, eval, export, hub, serve, study, test, train, translate
+from i2i.cli import catalog, data, eval, export, hub, serve, study, test, train, translate
 from i2i.cli.group import I2IGroup
 
 
@@ -25,6 +25,6 @@ def main() -> None:
 
 for command in (catalog.plugins_command, catalog.list_command, catalog.info_command, train.train_command, test.test_command,
                 translate.translate_command, data.data_group, hub.push_command, hub.pull_command,
-                export.export_command, eval.eval_command, ablate.ablate_command, serve.serve_command,
+                export.export_command, eval.eval_command, serve.serve_command,
                 study.study_group):
     cli.add_command(command)

@@ -7,7 +7,7 @@ import json
 import click
 
 from i2i.acquire import KINDS, MIRROR_ENV
-from i2i.cli.options import ComponentName
+from i2i.cli.options import ComponentName, quiet_option
 from i2i.task_data import cached_root, is_complete, location_name, read_marker
 
 
@@ -65,7 +65,7 @@ def data_group() -> None:
 @click.option("--mirror", metavar="URL", help=f"Base URL replacing the task's archive server (for the paper's tasks the pix2pix datasets "
                    f"server) [${MIRROR_ENV}].")
 @click.option("--source", "kind", type=click.Choice(KINDS), help="Use only this kind of source [url sources, then hub].")
-@click.option("-q", "--quiet", is_flag=True, help="No progress output.")
+@quiet_option("No progress output.")
 def get_command(task: str, mirror: str | None, kind: str | None, quiet: bool) -> None:
     """Download TASK's data, verify and extract it into the cache (nothing to do if it is there)."""
     from i2i.acquire import get_task_data
@@ -79,7 +79,7 @@ def get_command(task: str, mirror: str | None, kind: str | None, quiet: bool) ->
 @click.option("--from", "path", required=True, type=click.Path(exists=True),
               help="An archive you downloaded, a folder with the split folders, or your copy in the "
                    "layout the task's prepare step reads (e.g. Cityscapes' leftImg8bit/ + gtFine/, KAIST's setXX/).")
-@click.option("-q", "--quiet", is_flag=True, help="No progress output.")
+@quiet_option("No progress output.")
 def prepare_command(task: str, path: str, quiet: bool) -> None:
     """Put your own copy of TASK's data into the cache (replacing any copy there).
 

@@ -72,7 +72,39 @@ def parse_key_values(pairs: tuple[str, ...], option: str) -> dict:
     return parsed
 
 
+def parse_metric_args(pairs: tuple[str, ...]) -> dict[str, dict]:
+    """``("fid.weights=w.pth",)`` → ``{"fid": {"weights": "w.pth"}}``."""
+    grouped: dict[str, list[str]] = {}
+    for pair in pairs:
+        metric, dot, rest = pair.partition(".")
+        if not dot or not metric or "=" not in rest:
+            raise click.BadParameter(f"expected METRIC.KEY=VALUE, got {pair!r}", param_hint="--metric-arg")
+        grouped.setdefault(metric, []).append(rest)
+    return {metric: parse_key_values(tuple(items), "--metric-arg") for metric, items in grouped.items()}
+
+
+def metrics_option(command):
+    """``--metrics a,b`` (see :func:`i2i.usecases.metric_names`)."""
+    return click.option("--metrics",
+                        help="Comma-separated registered metrics (`i2i list metrics`) [the task's preset].")(command)
+
+
+def with_metric_options(command):
+    """``--metrics`` and ``--metric-arg METRIC.KEY=VALUE`` (parse it with :func:`parse_metric_args`)."""
+    command = click.option(
+        "--metric-arg", "metric_args", multiple=True, metavar="METRIC.KEY=VALUE",
+        help="Argument for one metric, e.g. fid.weights=pt_inception.pth or fcn_score.segmenter=MODEL.")(command)
+    return metrics_option(command)
+
+
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")  # i2i.precision.CHOICES, named here without importing torch
+MODES = ("paper", "eval")  # i2i.inference_mode.MODES
+
+
+def device_option(command):
+    """``--device``, the same on every command that runs a network."""
+    return click.option("--device", default="auto", show_default=True,
+                        help="auto, cpu, cuda, cuda:N or mps.")(command)
 
 
 def hardware_options(command):
@@ -88,7 +120,16 @@ def hardware_options(command):
              "fp16: GPUs only.")(command)
 
 
-def warn_if_slow(choice) -> None:
-    """Print the one-line warning of a :class:`i2i.precision.PrecisionChoice` that will run slowly."""
-    if choice.warning:
-        click.echo(f"Warning: {choice.warning}", err=True)
+def mode_option(help: str = "Inference mode [the model's].", name: str = "mode"):
+    """``--mode paper|eval``; ``help`` says what it sets and its default on this command."""
+    return click.option("--mode", name, type=click.Choice(MODES), help=help)
+
+
+def seed_option(help: str, default: int | None = 0):
+    """``--seed N``; ``help`` says what this command seeds."""
+    return click.option("--seed", type=int, default=default, show_default=default is not None, help=help)
+
+
+def quiet_option(help: str = "No progress bar.", short: bool = True):
+    """``--quiet`` (and ``-q`` where ``short``); ``help`` says what this command leaves out."""
+    return click.option(*(("-q", "--quiet") if short else ("--quiet",)), is_flag=True, help=help)

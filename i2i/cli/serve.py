@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from i2i.cli.options import hardware_options, warn_if_slow
+from i2i.cli.options import device_option, hardware_options, mode_option
 from i2i.errors import ConfigError
 
 
@@ -13,10 +13,10 @@ from i2i.errors import ConfigError
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on; anything but loopback (e.g. 0.0.0.0) prints a warning.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="Port (0: any free one).")
-@click.option("--mode", type=click.Choice(["paper", "eval"]), help="Default inference mode [each model's own].")
+@mode_option("Default inference mode [each model's own].")
 @click.option("--tile", type=int, metavar="SIZE", help="Translate in overlapping SIZE-pixel tiles (large images).")
 @click.option("--overlap", type=int, default=32, metavar="PX", show_default=True, help="Pixels tiles share.")
-@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps.")
+@device_option
 @hardware_options
 @click.option("--max-upload-mb", type=click.FloatRange(min=0, min_open=True), default=20, show_default=True,
               help="Largest upload accepted (413 above it).")
@@ -37,6 +37,7 @@ def serve_command(models, host, port, mode, tile, overlap, device, precision, cp
     """
     from i2i.serve import Limits, TranslationServer, task_palette
     from i2i.translator import Translator
+    from i2i.usecases import warn_if_slow
     from i2i.webserver import wait_for_interrupt
 
     if len(set(models)) != len(models):

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from i2i.cli.options import ComponentName, hardware_options
+from i2i.cli.options import ComponentName, device_option, hardware_options, mode_option, quiet_option, seed_option
 
 
 @click.group("study")
@@ -32,11 +32,11 @@ def study_group() -> None:
 @click.option("--question", type=click.Choice(["fake", "real"]), default="fake", show_default=True,
               help="Ask for the fake image (the paper) or the real one.")
 @click.option("--max-pairs", type=click.IntRange(min=1), help="Use only the split's first N pairs.")
-@click.option("--mode", type=click.Choice(["paper", "eval"]), help="Inference mode [each model's].")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed for paper mode's dropout.")
-@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps.")
+@mode_option("Inference mode [each model's].")
+@seed_option("Seed for paper mode's dropout.")
+@device_option
 @hardware_options
-@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+@quiet_option()
 def make_command(models, task, data, split, out, practice, trials, catch, seconds, question, max_pairs, mode, seed,
                  device, precision, cpu_gemm, quiet) -> None:
     """Translate a split with each MODEL and write a self-contained study page into OUT.
@@ -87,7 +87,7 @@ def serve_command(folder, host, port, verbose) -> None:
               help="Exclude participants answering fewer of their catch trials correctly.")
 @click.option("--resamples", type=click.IntRange(min=100), default=10000, show_default=True,
               help="Bootstrap resamples (of participants).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Bootstrap seed.")
+@seed_option("Bootstrap seed.")
 def analyze_command(responses, out, min_catch, resamples, seed) -> None:
     """'% labelled real' per model and task with bootstrap 95% CIs, like the paper's Tables 4 and 5.
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 from click.core import ParameterSource
 
-from i2i.cli.options import ComponentName, LossSpec, hardware_options, parse_key_values, warn_if_slow
+from i2i.cli.options import (ComponentName, LossSpec, device_option, hardware_options, mode_option, parse_key_values,
+                             quiet_option, seed_option)
 from i2i.errors import ConfigError, Interrupted
 from i2i.presets import PRESETS
 from i2i.schedule import POLICIES
@@ -57,7 +56,7 @@ _RUNTIME = {"resume", "device", "precision", "cpu_gemm", "quiet", "num_workers",
                    "[linear].")
 @click.option("--lr-decay-every", type=int, help="Epochs between x0.1 steps of --lr-policy step [50].")
 @click.option("--beta1", type=float, help="Adam beta1 [0.5].")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed for init, data order and jitter.")
+@seed_option("Seed for init, data order and jitter.")
 @click.option("--init-type", type=click.Choice(["normal", "xavier", "kaiming", "orthogonal"]),
               help="Re-initialise G and D as the port's init_type does [each network's own: for the built-ins "
                    "the paper's normal with gain 0.02].")
@@ -74,21 +73,21 @@ _RUNTIME = {"resume", "device", "precision", "cpu_gemm", "quiet", "num_workers",
 @click.option("--max-train", type=int, metavar="N",
               help="Train on at most N pairs: a subset of the train split fixed by --seed [all].")
 @click.option("--log-every", type=int, help="Log losses every N steps [50].")
-@click.option("--mode", "inference_mode", type=click.Choice(["paper", "eval"]),
-              help="Inference mode for validation and the exported model [paper when trained at batch size 1, "
-                   "else eval: paper mode's batch statistics only fit batch-1 training].")
+@mode_option(name="inference_mode",
+             help="Inference mode for validation and the exported model [paper when trained at batch size 1, "
+                  "else eval: paper mode's batch statistics only fit batch-1 training].")
 @click.option("--skip-bad-images", is_flag=True, default=None, help="Skip undecodable images with a warning.")
 @click.option("--out", type=click.Path(file_okay=False),
               help="Run directory [runs/<task>-<date-time>]; a run there that saved no checkpoint starts over.")
 @click.option("--resume", type=click.Path(exists=True, file_okay=False),
               help="Continue this run from its latest checkpoint (--epochs/--epochs-decay and the number of "
                    "processes may change); a run that saved none starts again from scratch.")
-@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps.")
+@device_option
 @hardware_options
 @click.option("--channels-last/--no-channels-last", default=None,
               help="NHWC activations [on CUDA; off on the CPU, where it measured no faster].")
 @click.option("--num-workers", type=click.IntRange(min=0), default=0, show_default=True, help="Data loader worker processes.")
-@click.option("--quiet", is_flag=True,
+@quiet_option(short=False,
               help="No progress bar, nor the line per --log-every steps printed instead of one where stderr "
                    "is not a terminal (a line per epoch is always printed).")
 @click.option("--tracker", multiple=True, type=ComponentName("trackers"),
@@ -131,26 +130,14 @@ def train_command(ctx: click.Context, **options) -> None:
 
 
 def _train(ctx: click.Context, options: dict, device, world) -> None:
-    from i2i import distributed
-    from i2i.cpu_conv import choose_cpu_gemm
+    from i2i import usecases
     from i2i.pairs import describe_data
-    from i2i.precision import choose_precision
-    from i2i.plugins import get_registry
-    from i2i.presets import apply_preset
-    from i2i.rundir import FollowerRunDir, RunDir
-    from i2i.train_config import TrainConfig
-    from i2i.training import TrainingRun
 
-    run_dir = RunDir if world.is_main else FollowerRunDir
     quiet = options["quiet"] or not world.is_main
-    choice = choose_precision(options["precision"], device)
+    hardware = usecases.Hardware.choose(device, options["precision"], options["cpu_gemm"], options["channels_last"],
+                                        options["num_workers"])
     if world.is_main:
-        warn_if_slow(choice)
-    gemm, gemm_reason = choose_cpu_gemm(options["cpu_gemm"], device)
-    precision = choice.precision
-    runtime = {"device": device, "precision": precision, "quiet": quiet, "cpu_gemm": gemm,
-               "num_workers": options["num_workers"], "channels_last": options["channels_last"]}
-    record = {"device": str(device), **choice.as_record(), "cpu_gemm": gemm, "cpu_gemm_reason": gemm_reason}
+        usecases.warn_if_slow(hardware.precision)
     if options["resume"]:
         flags = {param.name: param.opts[0] for param in ctx.command.params}
         changed = [flags[name] for name in options if name not in _RUNTIME
@@ -158,63 +145,34 @@ def _train(ctx: click.Context, options: dict, device, world) -> None:
         if changed:
             raise ConfigError(f"cannot change {', '.join(changed)} when resuming; only speed options and "
                               f"--epochs/--epochs-decay may change")
-        run = run_dir(options["resume"])
-        config = TrainConfig.from_dict(run.read_config())
-        ctx.with_resource(run.lock())
-        for name in ("epochs", "epochs_decay"):
-            if options[name] is not None:
-                setattr(config, name, options[name])
-        trained_with = (config.world_size, config.batch_size)
-        config.regroup(world.size)
-        config.validate()
-        if trained_with[0] != world.size and world.is_main:
-            click.echo(f"i2i: this run trained with {trained_with[0]} process(es) x batch {trained_with[1]}; it "
-                       f"continues with {world.size} x {config.batch_size}: the same global batch of "
-                       f"{config.global_batch_size}, data order and schedule, other dropout masks"
-                       + ("" if config.sync_bn else ", batch norm over each process's batch"), err=True)
-        session = TrainingRun(config, run, **runtime)
-        session.resume()
-        if session.epoch >= config.total_epochs:
-            raise ConfigError(f"{run.path} has trained all {session.epoch} epochs of its schedule; give --epochs "
-                              f"plus --epochs-decay above {session.epoch} to train it further")
+        session = ctx.with_resource(usecases.resumed(
+            options["resume"], epochs=options["epochs"], epochs_decay=options["epochs_decay"], hardware=hardware,
+            quiet=quiet, log=lambda line: click.echo(line, err=True)))
     else:
-        task = get_registry().resolve("tasks", options["task"])
-        overrides = {k: options[k] for k in (
+        fields = {k: options[k] for k in (
             "data", "generator", "discriminator", "loss", "lambda_l1", "epochs", "epochs_decay", "batch_size",
             "load_size", "crop_size", "preprocess", "flip", "direction", "lr", "lr_policy", "lr_decay_every",
             "beta1", "seed", "init_type", "init_gain", "val_every", "best_metric", "save_every", "log_every",
             "inference_mode", "skip_bad_images", "save_training_state", "max_train", "sync_bn")}
-        overrides["world_size"] = world.size
-        overrides["generator_args"] = parse_key_values(options["gen_args"], "--gen-arg")
-        overrides["discriminator_args"] = parse_key_values(options["disc_args"], "--disc-arg")
+        fields["world_size"] = world.size
+        fields["generator_args"] = parse_key_values(options["gen_args"], "--gen-arg")
+        fields["discriminator_args"] = parse_key_values(options["disc_args"], "--disc-arg")
         if options["val_metrics"]:
-            overrides["val_metrics"] = [get_registry().get("metrics", m.strip()).name
-                                        for m in options["val_metrics"].split(",") if m.strip()]
-        if overrides["data"] is not None:  # absolute, so the run resumes from any folder
-            overrides["data"] = str(Path(overrides["data"]).expanduser().resolve())
-        config = TrainConfig.from_task(task, **apply_preset(options["preset"], overrides))
-        run = run_dir(options["out"] or distributed.from_main(RunDir.default_path(task.name)))
-        session = TrainingRun(config, run, **runtime)
-        ctx.with_resource(run.lock())
-        run.create()
-    session.write_config(record)
+            fields["val_metrics"] = [m.strip() for m in options["val_metrics"].split(",") if m.strip()]
+        config = usecases.new_config(options["task"], preset=options["preset"], **fields)
+        session = ctx.with_resource(usecases.started(config, options["out"], hardware=hardware, quiet=quiet))
+    config, run = session.config, session.run
     if not quiet:
         start = f"resuming {run.path} {session.resume_point}: " if options["resume"] else "training "
         epochs = f"{config.total_epochs} epoch{'s' if config.total_epochs != 1 else ''}"
         click.echo(f"{start}{config.task}: {config.generator} + "
                    f"{config.discriminator if session.trainer.discriminator is not None else 'no D'}, "
                    f"loss {config.loss}, {epochs}, {len(session.train_set)} pairs, "
-                   f"{device} {precision} ({choice.reason}){_processes(config)} -> {run.path}", err=True)
+                   f"{device} {hardware.precision.precision} ({hardware.precision.reason}){_processes(config)} "
+                   f"-> {run.path}", err=True)
         click.echo(f"data: {describe_data(session.train_set)}", err=True)
         click.echo(session.disk_plan().describe(), err=True)
-    from i2i.trackers import open_trackers
-
-    if world.is_main:
-        session.monitor.trackers = open_trackers(options["tracker"], run.path, config.as_dict())
-    try:
-        model = session.fit()
-    finally:
-        session.monitor.close()
+    model = usecases.fit(session, options["tracker"])
     if world.is_main:
         click.echo(f"done: model in {model} (translate with `i2i translate {run.path} INPUT -o OUT`)", err=True)
 

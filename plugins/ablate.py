@@ -1,4 +1,7 @@
-"""`i2i ablate --task T`: the paper's Tables 1–3 (objectives, generators, discriminator fields) on any task."""
+"""`i2i ablate --task T`: the paper's Tables 1–3 (objectives, generators, discriminator fields) on any task.
+
+A plugin command (entry point ``ablation``, hook ``register_commands``); the work is :mod:`i2i_plugins.ablation`.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +9,14 @@ from pathlib import Path
 
 import click
 
-from i2i.cli.eval import metric_names, parse_metric_args, with_metric_options
-from i2i.cli.options import ComponentName, hardware_options, parse_key_values, warn_if_slow
+from i2i import hookimpl
+from i2i.cli.options import (ComponentName, device_option, hardware_options, parse_key_values, parse_metric_args,
+                             quiet_option, seed_option, with_metric_options)
+
+
+@hookimpl
+def register_commands(cli):
+    cli.add_command(ablate_command)
 
 
 @click.command("ablate")
@@ -25,10 +34,10 @@ from i2i.cli.options import ComponentName, hardware_options, parse_key_values, w
               help="Argument for both generators, e.g. ngf=8.")
 @click.option("--disc-arg", "disc_args", multiple=True, metavar="KEY=VALUE", help="Argument for every discriminator.")
 @click.option("--max-train", type=int, help="Train on this many pairs (evenly spaced) to fit a small budget.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of every run.")
-@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps.")
+@seed_option("Seed of every run.")
+@device_option
 @hardware_options
-@click.option("-q", "--quiet", is_flag=True, help="No progress bars; one line per run.")
+@quiet_option("No progress bars; one line per run.")
 def ablate_command(task, data, out, split, metrics, metric_args, epochs, epochs_decay, batch_size, load_size,
                    crop_size, gen_args, disc_args, max_train, seed, device, precision, cpu_gemm, quiet) -> None:
     """Train every configuration of the paper's ablations and tabulate their scores.
@@ -40,30 +49,27 @@ def ablate_command(task, data, out, split, metrics, metric_args, epochs, epochs_
     Example on a CPU: `i2i ablate --task facades --epochs 5 --epochs-decay 5 --crop-size 64
     --load-size 72 --gen-arg ngf=16 --disc-arg ndf=16`.
     """
-    from i2i.ablation import Ablation
-    from i2i.device import resolve_device
+    from i2i import usecases
     from i2i.errors import ConfigError
     from i2i.plugins import get_registry
-    from i2i.precision import choose_precision
+    from i2i_plugins.ablation import Ablation
 
     if max_train is not None and max_train < 1:
         raise ConfigError("--max-train must be at least 1")
     task_spec = get_registry().resolve("tasks", task)
-    names = metric_names(metrics, task_spec)
+    names = usecases.metric_names(metrics, task_spec)
     if "lab_hist" not in names:
         names.append("lab_hist")  # the paper's colour analysis: Lab marginals and their intersections
     overrides = {"data": data, "epochs": epochs, "epochs_decay": epochs_decay, "batch_size": batch_size,
                  "load_size": load_size, "crop_size": crop_size, "seed": seed,
                  "generator_args": parse_key_values(gen_args, "--gen-arg"),
                  "discriminator_args": parse_key_values(disc_args, "--disc-arg")}
-    device_ = resolve_device(device)
-    choice = choose_precision(precision, device_)
-    warn_if_slow(choice)
+    hardware = usecases.Hardware.choose(device, precision, cpu_gemm)
+    usecases.warn_if_slow(hardware.precision)
     ablation = Ablation(task_spec, Path(out or Path("ablations") / task),
                         {k: v for k, v in overrides.items() if v is not None},
-                        names, parse_metric_args(metric_args), split=split, max_train=max_train, device=device_,
-                        precision=choice.precision, cpu_gemm=cpu_gemm, quiet=quiet,
-                        log=lambda line: click.echo(line, err=True))
+                        names, parse_metric_args(metric_args), hardware, split=split, max_train=max_train,
+                        quiet=quiet, log=lambda line: click.echo(line, err=True))
     summary = ablation.run()
     click.echo(f"{len(summary['runs'])} runs evaluated, {len(summary['not_run'])} not run; "
                f"see {ablation.out / 'ablation.md'}")

@@ -9,7 +9,6 @@ The U-Net L1 and L1+cGAN runs of Table 2 and the 70×70 run of Table 3 are Table
 
 from __future__ import annotations
 
-import copy
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,16 +16,15 @@ from typing import Any, Callable
 
 import torch
 
+from i2i import usecases
 from i2i.atomic import atomic_write_text
 from i2i.errors import ConfigError
 from i2i.eval_report import format_value, markdown_table, skipped_lines
-from i2i.evaluation import evaluate_items, pick_split, split_dataset, translated
 from i2i.metric_set import MetricSet, draw_runs
 from i2i.objective import Objective
-from i2i.rundir import RunDir
-from i2i.task_data import task_data_root
+from i2i.pairs import PairDataset
 from i2i.train_config import TrainConfig
-from i2i.training import TrainingRun, build_networks
+from i2i.training import build_networks
 
 
 @dataclass(frozen=True)
@@ -66,7 +64,7 @@ def untrainable(config: TrainConfig, registry) -> str | None:
     """Why the networks cannot train at the config's crop size (built on the meta device), or None."""
     objective = Objective.build(config.loss, registry, config.lambda_l1)
     with torch.device("meta"):
-        _, discriminator = build_networks(copy.deepcopy(config), objective, registry)
+        _, discriminator = build_networks(config, objective, registry)
         if discriminator is None:
             return None
         channels = config.out_channels + (config.in_channels if objective.adversarial.conditional else 0)
@@ -81,7 +79,7 @@ def untrainable(config: TrainConfig, registry) -> str | None:
 
 @dataclass
 class Ablation:
-    """Train and evaluate every variant of :func:`paper_tables` on ``task``.
+    """Train and evaluate every variant of :func:`paper_tables` on ``task`` (each run with :func:`i2i.usecases.train`).
 
     ``overrides`` are TrainConfig fields shared by every run (the budget: epochs, sizes, network
     arguments, data, seed); ``max_train`` keeps that many training pairs (evenly spaced).
@@ -92,11 +90,9 @@ class Ablation:
     overrides: dict[str, Any]
     metrics: list[str]
     metric_args: dict[str, dict]
+    hardware: usecases.Hardware
     split: str | None = None
     max_train: int | None = None
-    device: torch.device = torch.device("cpu")
-    precision: str = "fp32"
-    cpu_gemm: bool | None = None
     quiet: bool = True
     log: Callable[[str], None] = print
 
@@ -111,23 +107,13 @@ class Ablation:
             fields[args] = {**getattr(self.task, args), **self.overrides.get(args, {})}
         if variant.discriminator:
             fields["discriminator"] = variant.discriminator
-        return TrainConfig.from_task(self.task, **fields)
+        return usecases.new_config(self.task.name, registry=self.registry, **fields)
 
     def train(self, variant: Variant, config: TrainConfig) -> Path:
         """Train ``OUT/<variant>``, resuming an interrupted run and reusing a finished one."""
-        run = RunDir(self.out / variant.name)
-        session = TrainingRun(config, run, device=self.device, precision=self.precision, quiet=self.quiet,
-                              cpu_gemm=self.cpu_gemm)
-        if self.max_train is not None:
-            self._subsample(session)
-        with run.lock():
-            if run.has_checkpoint():
-                session.resume()
-            else:
-                run.create()  # a run stopped before its first checkpoint starts over
-            session.write_config()
-            session.fit()
-        return run.path
+        datasets = None if self.max_train is None else self._subsampled(config)
+        return usecases.train(config, self.out / variant.name, quiet=self.quiet, registry=self.registry,
+                              hardware=self.hardware, datasets=datasets, reuse=True)
 
     def check_budget(self) -> None:
         """Record the shared settings in ``OUT/budget.json``; rerunning with other settings is an error."""
@@ -137,30 +123,22 @@ class Ablation:
             raise ConfigError(f"{self.out} holds runs trained with other settings ({path}); pick another --out")
         atomic_write_text(path, json.dumps(budget, indent=2, sort_keys=True) + "\n")
 
-    def _subsample(self, session: TrainingRun) -> None:
-        from i2i.sampling import build_loader
-
-        items = session.train_set.items
+    def _subsampled(self, config: TrainConfig) -> tuple[PairDataset, PairDataset | None]:
+        """The run's datasets with ``max_train`` evenly spaced training pairs."""
+        train_set, val_set = usecases.train_data(config, self.registry)
+        items = train_set.items
         if self.max_train < len(items):
             step = len(items) / self.max_train
-            session.train_set.items = [items[int(i * step)] for i in range(self.max_train)]
-            c = session.config
-            session.loader = build_loader(session.train_set, c.batch_size, shuffle=True, seed=c.seed)
+            train_set.items = [items[int(i * step)] for i in range(self.max_train)]
+        return train_set, val_set
 
     def evaluate(self, variant: Variant, run_path: Path, config: TrainConfig) -> tuple[dict, MetricSet]:
-        from i2i.translator import Translator
-
-        root = task_data_root(self.task, config.data)
-        split = pick_split(root, self.split)
-        translator = Translator.load(run_path, device=str(self.device), precision=self.precision, seed=0,
-                                     cpu_gemm=self.cpu_gemm)
-        dataset = split_dataset(self.task, root, split, direction=config.direction, in_channels=config.in_channels,
-                                out_channels=config.out_channels, size=config.crop_size, preprocess=config.preprocess)
-        metrics = MetricSet.build(self.registry, self.metrics, self.metric_args)
-        record = evaluate_items(translated(translator.translate, dataset, translator.compose), metrics,
-                                run_path / f"eval-{split}",
-                                f"{self.task.name} {split}: {variant.name}")
-        return record, metrics
+        """Score the run's model/ on the split, into ``OUT/<variant>/eval-<split>/``."""
+        result = usecases.evaluate(run_path, task=self.task.name, data=config.data, split=self.split,
+                                   metrics=self.metrics, metric_args=self.metric_args, device=str(self.hardware.device),
+                                   precision=self.hardware.precision.precision, cpu_gemm=self.hardware.cpu_gemm,
+                                   quiet=True, label=variant.name, registry=self.registry)
+        return result.record, result.metric_set
 
     def run(self) -> dict[str, Any]:
         """Train and evaluate each distinct variant, then write the tables and plots."""
