@@ -12,7 +12,15 @@ object it builds, the protocol says so: e.g. ``default_args`` is a classmethod o
 
 Importing this module imports no torch (``i2i list`` must stay light): besides the hook, error and task
 names, everything is imported on first use (the base classes, image and Lab helpers, the FID and FCN-score
-metric bases, and the tools of model sources: download, cache, weights reading, model dir writing).
+metric bases, the tools of model sources: download, cache, weights reading, model dir writing, and what a
+command plugin builds on: the use cases, the commands' shared click options and the report writers).
+
+A command plugin (hook ``register_commands``) adds a click command that looks and behaves like a built-in one:
+it takes the shared options (:func:`device_option`, :func:`hardware_options`, :func:`seed_option`,
+:func:`quiet_option`, :func:`with_metric_options`, :class:`ComponentName` for registered names, ...), runs the
+use cases (:func:`train`, :func:`resume`, :func:`evaluate`, :func:`translate`; :func:`new_config` builds a run's
+:class:`TrainConfig`, :class:`Hardware` chooses the device once) and raises :class:`ConfigError` or
+:class:`DataError` for the user's mistakes, which the CLI prints as one ``Error:`` line.
 """
 
 from __future__ import annotations
@@ -46,6 +54,15 @@ if TYPE_CHECKING:
     from i2i.plugins import get_registry
     from i2i.pth import load_pth_state
     from i2i.weight_checks import check_finite
+    # command plugins
+    from i2i.usecases import (Evaluation, Hardware, evaluate, metric_names, new_config, resume, train, translate,
+                              warn_if_slow, why_untrainable)
+    from i2i.train_config import TrainConfig
+    from i2i.cli.options import (ComponentName, checkpoint_option, device_option, hardware_options, mode_option,
+                                 parse_key_values, parse_metric_args, quiet_option, seed_option, with_metric_options)
+    from i2i.atomic import atomic_write_text
+    from i2i.eval_report import format_value, markdown_table, skipped_lines
+    from i2i.metric_set import draw_runs
 
 _LAZY = {
     "Generator": "i2i.components", "Discriminator": "i2i.components", "LossTerm": "i2i.components",
@@ -61,6 +78,15 @@ _LAZY = {
     "ChecksumError": "i2i.download", "DownloadError": "i2i.download", "download": "i2i.download",
     "write_model_card": "i2i.modelcard", "model_config": "i2i.modeldir", "save_model_dir": "i2i.modeldir",
     "get_registry": "i2i.plugins", "load_pth_state": "i2i.pth", "check_finite": "i2i.weight_checks",
+    # command plugins
+    **dict.fromkeys(("Evaluation", "Hardware", "evaluate", "metric_names", "new_config", "resume", "train", "translate",
+                     "warn_if_slow", "why_untrainable"), "i2i.usecases"),
+    "TrainConfig": "i2i.train_config",
+    **dict.fromkeys(("ComponentName", "checkpoint_option", "device_option", "hardware_options", "mode_option",
+                     "parse_key_values", "parse_metric_args", "quiet_option", "seed_option", "with_metric_options"),
+                    "i2i.cli.options"),
+    "atomic_write_text": "i2i.atomic", "format_value": "i2i.eval_report", "markdown_table": "i2i.eval_report",
+    "skipped_lines": "i2i.eval_report", "draw_runs": "i2i.metric_set",
 }
 
 
@@ -285,4 +311,11 @@ __all__ = [
     "write_model_card", "get_registry",
     # helpers
     "to_signed_unit", "match_channels", "srgb_to_lab", "lab_to_srgb", "resolve_device",
+    # command plugins (hook register_commands): the use cases the built-in commands run, their shared options,
+    # and the tools of their reports
+    "train", "resume", "evaluate", "translate", "new_config", "TrainConfig", "Hardware", "warn_if_slow",
+    "metric_names", "Evaluation", "why_untrainable",
+    "ComponentName", "device_option", "hardware_options", "mode_option", "seed_option", "quiet_option",
+    "checkpoint_option", "with_metric_options", "parse_key_values", "parse_metric_args",
+    "atomic_write_text", "markdown_table", "format_value", "skipped_lines", "draw_runs",
 ]

@@ -19,11 +19,12 @@ import torch
 
 from i2i import distributed
 from i2i.errors import ConfigError
+from i2i.objective import Objective
 from i2i.pairs import PairDataset
 from i2i.precision import PrecisionChoice
 from i2i.rundir import FollowerRunDir, RunDir
 from i2i.train_config import TrainConfig
-from i2i.training import TrainingRun
+from i2i.training import TrainingRun, build_networks
 
 if TYPE_CHECKING:
     from i2i.metric_set import MetricSet
@@ -105,6 +106,26 @@ def resolve(config: TrainConfig, registry=None) -> TrainConfig:
     resolved = copy.deepcopy(config)
     resolved.generator_args = generator_args(config, _registry(registry))
     return resolved
+
+
+def why_untrainable(config: TrainConfig, registry=None) -> str | None:
+    """Why ``config``'s networks cannot train at its crop and batch size, or None: they are built and the
+    discriminator run once on the meta device (no memory, no time). Arguments a network rejects raise
+    :class:`~i2i.errors.ConfigError` as training would."""
+    registry = _registry(registry)
+    objective = Objective.build(config.loss, registry, config.lambda_l1)
+    with torch.device("meta"):
+        _, discriminator = build_networks(config, objective, registry)
+        if discriminator is None:
+            return None
+        channels = config.out_channels + (config.in_channels if objective.adversarial.conditional else 0)
+        try:
+            discriminator(torch.empty(config.batch_size, channels, config.crop_size, config.crop_size))
+        except (RuntimeError, ValueError) as exc:
+            detail = str(exc).strip().splitlines()[0]
+            return (f"{config.discriminator} cannot judge {config.crop_size}-px crops at batch size "
+                    f"{config.batch_size} ({detail}); use a larger --crop-size")
+    return None
 
 
 def train_data(config: TrainConfig, registry=None) -> tuple[PairDataset, PairDataset | None]:

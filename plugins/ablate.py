@@ -9,9 +9,9 @@ from pathlib import Path
 
 import click
 
-from i2i import hookimpl
-from i2i.cli.options import (ComponentName, device_option, hardware_options, parse_key_values, parse_metric_args,
-                             quiet_option, seed_option, with_metric_options)
+from i2i.api import (ComponentName, ConfigError, Hardware, device_option, get_registry, hardware_options, hookimpl,
+                     metric_names, parse_key_values, parse_metric_args, quiet_option, seed_option, warn_if_slow,
+                     with_metric_options)
 
 
 @hookimpl
@@ -33,7 +33,8 @@ def register_commands(cli):
 @click.option("--gen-arg", "gen_args", multiple=True, metavar="KEY=VALUE",
               help="Argument for both generators, e.g. ngf=8.")
 @click.option("--disc-arg", "disc_args", multiple=True, metavar="KEY=VALUE", help="Argument for every discriminator.")
-@click.option("--max-train", type=int, help="Train on this many pairs (evenly spaced) to fit a small budget.")
+@click.option("--max-train", type=int,
+              help="Train on this many pairs (a seeded subset, the same in every run) to fit a small budget.")
 @seed_option("Seed of every run.")
 @device_option
 @hardware_options
@@ -49,23 +50,20 @@ def ablate_command(task, data, out, split, metrics, metric_args, epochs, epochs_
     Example on a CPU: `i2i ablate --task facades --epochs 5 --epochs-decay 5 --crop-size 64
     --load-size 72 --gen-arg ngf=16 --disc-arg ndf=16`.
     """
-    from i2i import usecases
-    from i2i.errors import ConfigError
-    from i2i.plugins import get_registry
-    from i2i_plugins.ablation import Ablation
+    from i2i_plugins.ablation import Ablation  # imports the use cases (and torch): only when the command runs
 
     if max_train is not None and max_train < 1:
         raise ConfigError("--max-train must be at least 1")
     task_spec = get_registry().resolve("tasks", task)
-    names = usecases.metric_names(metrics, task_spec)
+    names = metric_names(metrics, task_spec)
     if "lab_hist" not in names:
         names.append("lab_hist")  # the paper's colour analysis: Lab marginals and their intersections
     overrides = {"data": data, "epochs": epochs, "epochs_decay": epochs_decay, "batch_size": batch_size,
                  "load_size": load_size, "crop_size": crop_size, "seed": seed,
                  "generator_args": parse_key_values(gen_args, "--gen-arg"),
                  "discriminator_args": parse_key_values(disc_args, "--disc-arg")}
-    hardware = usecases.Hardware.choose(device, precision, cpu_gemm)
-    usecases.warn_if_slow(hardware.precision)
+    hardware = Hardware.choose(device, precision, cpu_gemm)
+    warn_if_slow(hardware.precision)
     ablation = Ablation(task_spec, Path(out or Path("ablations") / task),
                         {k: v for k, v in overrides.items() if v is not None},
                         names, parse_metric_args(metric_args), hardware, split=split, max_train=max_train,

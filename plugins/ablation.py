@@ -12,19 +12,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-import torch
+from i2i.api import (ConfigError, atomic_write_text, draw_runs, evaluate, format_value, get_registry, markdown_table,
+                     new_config, skipped_lines, train, why_untrainable)
 
-from i2i import usecases
-from i2i.atomic import atomic_write_text
-from i2i.errors import ConfigError
-from i2i.eval_report import format_value, markdown_table, skipped_lines
-from i2i.metric_set import MetricSet, draw_runs
-from i2i.objective import Objective
-from i2i.pairs import PairDataset
-from i2i.train_config import TrainConfig
-from i2i.training import build_networks
+if TYPE_CHECKING:
+    from i2i.api import Evaluation, Hardware, TrainConfig
 
 
 @dataclass(frozen=True)
@@ -60,29 +54,12 @@ def paper_tables() -> dict[str, list[tuple[str, Variant]]]:
     }
 
 
-def untrainable(config: TrainConfig, registry) -> str | None:
-    """Why the networks cannot train at the config's crop size (built on the meta device), or None."""
-    objective = Objective.build(config.loss, registry, config.lambda_l1)
-    with torch.device("meta"):
-        _, discriminator = build_networks(config, objective, registry)
-        if discriminator is None:
-            return None
-        channels = config.out_channels + (config.in_channels if objective.adversarial.conditional else 0)
-        try:
-            discriminator(torch.empty(config.batch_size, channels, config.crop_size, config.crop_size))
-        except (RuntimeError, ValueError) as exc:
-            detail = str(exc).strip().splitlines()[0]
-            return (f"{config.discriminator} cannot judge {config.crop_size}-px crops at batch size "
-                    f"{config.batch_size} ({detail}); use a larger --crop-size")
-    return None
-
-
 @dataclass
 class Ablation:
-    """Train and evaluate every variant of :func:`paper_tables` on ``task`` (each run with :func:`i2i.usecases.train`).
+    """Train and evaluate every variant of :func:`paper_tables` on ``task`` (each run with :func:`i2i.api.train`).
 
     ``overrides`` are TrainConfig fields shared by every run (the budget: epochs, sizes, network
-    arguments, data, seed); ``max_train`` keeps that many training pairs (evenly spaced).
+    arguments, data, seed); ``max_train`` keeps that many training pairs (the same seeded subset in every run).
     """
 
     task: Any
@@ -90,30 +67,28 @@ class Ablation:
     overrides: dict[str, Any]
     metrics: list[str]
     metric_args: dict[str, dict]
-    hardware: usecases.Hardware
+    hardware: Hardware
     split: str | None = None
     max_train: int | None = None
     quiet: bool = True
     log: Callable[[str], None] = print
 
     def __post_init__(self) -> None:
-        from i2i.plugins import get_registry
-
         self.registry = get_registry()
 
     def config(self, variant: Variant) -> TrainConfig:
-        fields = {**self.overrides, "generator": variant.generator, "loss": variant.loss, "val_every": 0}
+        fields = {**self.overrides, "generator": variant.generator, "loss": variant.loss, "val_every": 0,
+                  "max_train": self.max_train}
         for args in ("generator_args", "discriminator_args"):  # the task's widths for every variant, a fair table
             fields[args] = {**getattr(self.task, args), **self.overrides.get(args, {})}
         if variant.discriminator:
             fields["discriminator"] = variant.discriminator
-        return usecases.new_config(self.task.name, registry=self.registry, **fields)
+        return new_config(self.task.name, registry=self.registry, **fields)
 
     def train(self, variant: Variant, config: TrainConfig) -> Path:
         """Train ``OUT/<variant>``, resuming an interrupted run and reusing a finished one."""
-        datasets = None if self.max_train is None else self._subsampled(config)
-        return usecases.train(config, self.out / variant.name, quiet=self.quiet, registry=self.registry,
-                              hardware=self.hardware, datasets=datasets, reuse=True)
+        return train(config, self.out / variant.name, quiet=self.quiet, registry=self.registry, hardware=self.hardware,
+                     reuse=True)
 
     def check_budget(self) -> None:
         """Record the shared settings in ``OUT/budget.json``; rerunning with other settings is an error."""
@@ -123,49 +98,40 @@ class Ablation:
             raise ConfigError(f"{self.out} holds runs trained with other settings ({path}); pick another --out")
         atomic_write_text(path, json.dumps(budget, indent=2, sort_keys=True) + "\n")
 
-    def _subsampled(self, config: TrainConfig) -> tuple[PairDataset, PairDataset | None]:
-        """The run's datasets with ``max_train`` evenly spaced training pairs."""
-        train_set, val_set = usecases.train_data(config, self.registry)
-        items = train_set.items
-        if self.max_train < len(items):
-            step = len(items) / self.max_train
-            train_set.items = [items[int(i * step)] for i in range(self.max_train)]
-        return train_set, val_set
-
-    def evaluate(self, variant: Variant, run_path: Path, config: TrainConfig) -> tuple[dict, MetricSet]:
+    def evaluate(self, variant: Variant, run_path: Path, config: TrainConfig) -> Evaluation:
         """Score the run's model/ on the split, into ``OUT/<variant>/eval-<split>/``."""
-        result = usecases.evaluate(run_path, task=self.task.name, data=config.data, split=self.split,
-                                   metrics=self.metrics, metric_args=self.metric_args, device=str(self.hardware.device),
-                                   precision=self.hardware.precision.precision, cpu_gemm=self.hardware.cpu_gemm,
-                                   quiet=True, label=variant.name, registry=self.registry)
-        return result.record, result.metric_set
+        return evaluate(run_path, task=self.task.name, data=config.data, split=self.split, metrics=self.metrics,
+                        metric_args=self.metric_args, device=str(self.hardware.device),
+                        precision=self.hardware.precision.precision, cpu_gemm=self.hardware.cpu_gemm, quiet=True,
+                        label=variant.name, registry=self.registry)
 
     def run(self) -> dict[str, Any]:
         """Train and evaluate each distinct variant, then write the tables and plots."""
         self.check_budget()
         tables = paper_tables()
         variants = list(dict.fromkeys(v for rows in tables.values() for _, v in rows))
-        records, metric_sets, not_run = {}, {}, {}
+        evaluations, not_run = {}, {}
         for index, variant in enumerate(variants, 1):
             config = self.config(variant)
-            reason = untrainable(config, self.registry)
+            reason = why_untrainable(config, self.registry)
             if reason:
                 not_run[variant.name] = reason
                 self.log(f"[{index}/{len(variants)}] {variant.name}: skipped: {reason}")
                 continue
             self.log(f"[{index}/{len(variants)}] {variant.name}: training")
             run_path = self.train(variant, config)
-            records[variant.name], metric_sets[variant.name] = self.evaluate(variant, run_path, config)
-        return self.write(tables, records, metric_sets, not_run)
+            evaluations[variant.name] = self.evaluate(variant, run_path, config)
+        return self.write(tables, evaluations, not_run)
 
-    def write(self, tables: dict[str, list[tuple[str, Variant]]], records: dict[str, dict],
-              metric_sets: dict[str, MetricSet], not_run: dict[str, str]) -> dict[str, Any]:
+    def write(self, tables: dict[str, list[tuple[str, Variant]]], evaluations: dict[str, Evaluation],
+              not_run: dict[str, str]) -> dict[str, Any]:
         """``ablation.md`` (the tables, plots, what did not run), ``ablation.json`` and ``table<k>/`` plots."""
+        records = {name: evaluation.record for name, evaluation in evaluations.items()}
         summary = {"task": self.task.name, "tables": {}, "not_run": not_run, "runs": records}
         sections = [f"# Ablations on {self.task.name}", f"Budget: {json.dumps(self.overrides, sort_keys=True)}."]
         skipped = dict(next((r["skipped"] for r in records.values() if r.get("skipped")), {}))
         for number, (title, rows) in enumerate(tables.items(), 1):
-            members = {label: metric_sets[v.name] for label, v in rows if v.name in metric_sets}
+            members = {label: evaluations[v.name].metric_set for label, v in rows if v.name in evaluations}
             plots = draw_runs(members, self.out / f"table{number}", skipped)
             summary["tables"][title] = {label: v.name for label, v in rows}
             sections.append(table_markdown(title, rows, records, plots, self.out))
