@@ -20,7 +20,8 @@ it takes the shared options (:func:`device_option`, :func:`hardware_options`, :f
 :func:`quiet_option`, :func:`with_metric_options`, :class:`ComponentName` for registered names, ...), runs the
 use cases (:func:`train`, :func:`resume`, :func:`evaluate`, :func:`translate`; :func:`new_config` builds a run's
 :class:`TrainConfig`, :class:`Hardware` chooses the device once) and raises :class:`ConfigError` or
-:class:`DataError` for the user's mistakes, which the CLI prints as one ``Error:`` line.
+:class:`DataError` for the user's mistakes, which the CLI prints as one ``Error:`` line. The use cases import
+torch: import them inside the command's function, so that ``i2i --help`` and ``i2i list`` stay light.
 """
 
 from __future__ import annotations

@@ -9,9 +9,8 @@ from pathlib import Path
 
 import click
 
-from i2i.api import (ComponentName, ConfigError, Hardware, device_option, get_registry, hardware_options, hookimpl,
-                     metric_names, parse_key_values, parse_metric_args, quiet_option, seed_option, warn_if_slow,
-                     with_metric_options)
+from i2i.api import (ComponentName, ConfigError, device_option, get_registry, hardware_options, hookimpl,
+                     parse_key_values, parse_metric_args, quiet_option, seed_option, with_metric_options)
 
 
 @hookimpl
@@ -50,7 +49,8 @@ def ablate_command(task, data, out, split, metrics, metric_args, epochs, epochs_
     Example on a CPU: `i2i ablate --task facades --epochs 5 --epochs-decay 5 --crop-size 64
     --load-size 72 --gen-arg ngf=16 --disc-arg ndf=16`.
     """
-    from i2i_plugins.ablation import Ablation  # imports the use cases (and torch): only when the command runs
+    from i2i.api import Hardware, metric_names, warn_if_slow  # the use cases import torch: only when it runs
+    from i2i_plugins.ablation import Ablation
 
     if max_train is not None and max_train < 1:
         raise ConfigError("--max-train must be at least 1")
