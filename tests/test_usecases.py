@@ -5,6 +5,7 @@ import copy
 import json
 
 import pytest
+import torch
 from click.testing import CliRunner
 
 import i2i
@@ -99,6 +100,34 @@ def test_translate_writes_one_output_per_input_and_takes_a_loaded_model(trained,
     assert result.outputs == [tmp_path / "a" / f"{path.stem}.png" for path in inputs] and not result.skipped
     again = i2i.translate(i2i.load(run, device="cpu"), [data / "test"], tmp_path / "b", quiet=True)
     assert [path.name for path in again.outputs] == [path.name for path in result.outputs]
+
+
+class NeedsLargeCrops(torch.nn.Module):
+    """A discriminator whose 64-px kernel cannot judge smaller crops."""
+
+    receptive_field = 64
+
+    def __init__(self, in_channels, out_channels, conditional, ndf=8):
+        super().__init__()
+        self.conditional = conditional
+        self.conv = torch.nn.Conv2d(in_channels + out_channels if conditional else out_channels, 1, 64)
+
+    def forward(self, x):
+        return self.conv(x)
+
+
+def test_why_untrainable_tries_the_networks_at_the_crop_size_without_training():
+    registry = RecordingRegistry()
+    registry.resolve = lambda kind, name: NeedsLargeCrops if name == "large" else registry.inner.resolve(kind, name)
+    config = usecases.new_config("demo", **copy.deepcopy(TINY))
+    assert usecases.why_untrainable(config, registry) is None
+    config.discriminator = "large"
+    assert "large cannot judge 32-px crops at batch size 1" in usecases.why_untrainable(config, registry)
+    config.loss = "l1"  # no discriminator to judge
+    assert usecases.why_untrainable(config, registry) is None
+    config.discriminator_args, config.loss = {"no_such_arg": 1}, "l1+cgan"
+    with pytest.raises(ConfigError, match="no_such_arg"):  # a wrong argument stays the user's mistake
+        usecases.why_untrainable(config, registry)
 
 
 def test_ablate_is_a_plugin_command_registered_through_its_entry_point():
