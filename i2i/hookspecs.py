@@ -61,4 +61,5 @@ def register_model_sources(register):
 
 @hookspec
 def register_commands(cli):
-    """Add commands to the ``i2i`` click group: ``cli.add_command(command)`` or ``@cli.command()``."""
+    """Add commands to the ``i2i`` click group: ``cli.add_command(command)`` or ``@cli.command()``; ``i2i.api``
+    has the built-in commands' shared options and use cases."""
