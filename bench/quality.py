@@ -6,11 +6,13 @@ Not a test: it builds data from real photos, trains, and writes the table of ben
     python bench/quality.py baselines --data DATA --out OUT  # trivial baselines on each task's test split
     python bench/quality.py table --out OUT                  # the markdown table from OUT/*.json
 
-Photos: five of scikit-image's sample photographs (skimage.data) and the 21 photographs (not the
-illustrations) in Debian's ``plasma-workspace-wallpapers``, ``lomiri-wallpapers-16.04`` and
-``lomiri-wallpapers-20.04`` packages, fetched with ``apt-get download`` and unpacked with ``dpkg -x``
-(nothing is installed). Each photo is resized so that its short side is 288 px and cut into
-non-overlapping 72×72 crops; all crops of one photo go to the same split (train, val or test).
+Photos: five of scikit-image's sample photographs (skimage.data), matplotlib's ``grace_hopper.jpg`` and
+the 33 photographs (not the illustrations) in Debian's ``plasma-workspace-wallpapers``,
+``lomiri-wallpapers-16.04``, ``lomiri-wallpapers-20.04`` and ``mate-backgrounds`` packages, fetched with
+``apt-get download`` and unpacked with ``dpkg -x`` (nothing is installed). Each photo is resized so that
+its short side is 288 px and cut into non-overlapping 72×72 crops; training photos are cut a second
+time at a 576-px short side (finer detail, four times the crops). All crops of one photo go to the same
+split (train, val or test).
 Training and evaluation commands are in bench/QUALITY.md; ``i2i eval`` scores the models.
 """
 
@@ -29,13 +31,17 @@ from torchvision.transforms.v2 import functional as F
 
 
 CROP, SHORT_SIDE = 72, 288
-DEBS = ("plasma-workspace-wallpapers", "lomiri-wallpapers-16.04", "lomiri-wallpapers-20.04")
+TRAIN_SHORT_SIDES = (288, 576)  # val and test: SHORT_SIDE only, so their crops match the first session's
+DEBS = ("plasma-workspace-wallpapers", "lomiri-wallpapers-16.04", "lomiri-wallpapers-20.04", "mate-backgrounds")
 SKIMAGE = ("astronaut", "chelsea", "coffee", "rocket", "stereo_motorcycle")
 PLASMA = ("BytheWater", "EveningGlow", "FallenLeaf", "Kite", "OneStandsOut", "Path", "summer_1am")
 LOMIRI = ("Bridge_by_Sander_Klootwijk", "Dragonfly_by_Bolly", "Kleiber_by_Lukas_Baubkus", "Picture_0B_by_freespace",
           "Picture_1A_by_freespace", "Wine_by_Jakkub_Mede", "aitzgorri_by_Aitzol_Berasategi", "free_by_Peter_Nerlich",
           "friends_by_Aitzol_Berasategi", "greentock_by_Peter_Nerlich", "life_by_Aitzol_Berasategi",
           "picosdeeuropa_by_Aitzol_Berasategi", "seeding_by_Clements_Engelhardt", "sunset_by_Aitzol_Berasategi")
+MATE = ("Aqua", "Blinds", "Dune", "FreshFlower", "Garden", "GreenMeadow", "LadyBird", "RainDrops", "Storm",
+        "TwoWings", "Wood", "YellowFlower")  # usr/share/backgrounds/mate/nature: all photographs
+MATPLOTLIB = ("grace_hopper",)
 # Split by source picture: varied subjects in each held-out split.
 TEST = ("chelsea", "EveningGlow", "Dragonfly_by_Bolly", "life_by_Aitzol_Berasategi", "Picture_0B_by_freespace",
         "picosdeeuropa_by_Aitzol_Berasategi")
@@ -68,6 +74,12 @@ def photos(debs: Path) -> dict[str, Image.Image]:
         found[name] = Image.open(largest).convert("RGB")
     for name in LOMIRI:
         found[name] = Image.open(debs / "usr/share/backgrounds" / f"{name}.jpg").convert("RGB")
+    for name in MATE:
+        found[name] = Image.open(debs / "usr/share/backgrounds/mate/nature" / f"{name}.jpg").convert("RGB")
+    import matplotlib.cbook
+
+    for name in MATPLOTLIB:
+        found[name] = Image.open(matplotlib.cbook.get_sample_data(f"{name}.jpg")).convert("RGB")
     return found
 
 
@@ -75,14 +87,15 @@ def split_of(name: str) -> str:
     return "test" if name in TEST else "val" if name in VAL else "train"
 
 
-def write_crops(name: str, photo: Image.Image, folder: Path) -> int:
-    scale = SHORT_SIDE / min(photo.size)
+def write_crops(name: str, photo: Image.Image, folder: Path, short_side: int = SHORT_SIDE) -> int:
+    scale = short_side / min(photo.size)
     photo = photo.resize((round(photo.width * scale), round(photo.height * scale)), Image.Resampling.LANCZOS)
     array = np.asarray(photo)
+    prefix = name if short_side == SHORT_SIDE else f"{name}_s{short_side}"
     count = 0
     for top in range(0, photo.height - CROP + 1, CROP):
         for left in range(0, photo.width - CROP + 1, CROP):
-            Image.fromarray(array[top:top + CROP, left:left + CROP]).save(folder / f"{name}_{top:03d}_{left:03d}.png")
+            Image.fromarray(array[top:top + CROP, left:left + CROP]).save(folder / f"{prefix}_{top:03d}_{left:03d}.png")
             count += 1
     return count
 
@@ -94,9 +107,11 @@ def build_data(out: Path, debs: Path | None) -> dict[str, int]:
         (out / split).mkdir(parents=True, exist_ok=True)
     for name, photo in photos(debs).items():
         split = split_of(name)
-        counts[split] = counts.get(split, 0) + write_crops(name, photo, out / split)
+        for short_side in TRAIN_SHORT_SIDES if split == "train" else (SHORT_SIDE,):
+            counts[split] = counts.get(split, 0) + write_crops(name, photo, out / split, short_side)
+    names = (*SKIMAGE, *MATPLOTLIB, *PLASMA, *LOMIRI, *MATE)
     (out / "sources.json").write_text(json.dumps(
-        {split: [n for n in (*SKIMAGE, *PLASMA, *LOMIRI) if split_of(n) == split] for split in counts}, indent=1))
+        {split: [n for n in names if split_of(n) == split] for split in counts}, indent=1))
     return counts
 
 
