@@ -2,9 +2,9 @@
 
 Training (unet256 + 70x70 PatchGAN, L1 + cGAN, batch 1): the plain loop written out below (the reference
 way: no autocast, contiguous tensors, default ``torch.optim.Adam``, D's gradients not frozen during G's
-step) against ``i2i.trainer.PairTrainer`` in fp32 and bf16 (and fp16 on CUDA). Translation (the
+step) against ``i2i.training.step.PairTrainer`` in fp32 and bf16 (and fp16 on CUDA). Translation (the
 generator's forward in the paper's test mode, batch 1): a plain fp32 forward against
-``i2i.translator.Translator``. Configurations run in alternating rounds (A, B, C, A, B, C, ...) and each
+``i2i.models.translator.Translator``. Configurations run in alternating rounds (A, B, C, A, B, C, ...) and each
 reports the median over rounds, so drifts in machine load hit them alike. Peak memory is measured per
 configuration while it is built and warmed up. A short quality check trains fp32 and bf16 from the same
 weights on the same batches and prints the losses side by side.
@@ -32,11 +32,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from i2i.components import set_inference_mode
-from i2i.objective import Objective
-from i2i.plugins import get_registry
-from i2i.trainer import PairTrainer
-from i2i.translator import Translator
+from i2i.core.components import set_inference_mode
+from i2i.core.plugin_manager import get_registry
+from i2i.models.translator import Translator
+from i2i.training.objective import Objective
+from i2i.training.step import PairTrainer
 
 LR, BETAS, LAMBDA_L1 = 2e-4, (0.5, 0.999), 100.0
 

@@ -1,7 +1,7 @@
 """Data-parallel training speed: N processes (torchrun, DDP, SyncBatchNorm) against one process.
 
 Each configuration trains unet + the 70x70 PatchGAN (L1 + cGAN) on random images of ``--size`` px
-(data loading is not measured) with ``i2i.trainer.PairTrainer`` and i2i's DDP wrapping, and reports
+(data loading is not measured) with ``i2i.training.step.PairTrainer`` and i2i's DDP wrapping, and reports
 global images/s. Configurations are launched in alternating repeats (A, B, C, A, B, C, ...), each
 launch times ``--rounds`` rounds of ``--steps`` steps after ``--warmup`` untimed ones; every
 configuration reports the median round.
@@ -32,8 +32,8 @@ def worker(args) -> None:
     """One launch of one configuration (under torchrun when it has several processes)."""
     import torch
 
-    from i2i import distributed
-    from i2i.trainer import PairTrainer
+    from i2i.training import distributed
+    from i2i.training.step import PairTrainer
 
     sys.path.insert(0, str(HERE))
     from bench import build_networks  # bench/bench.py

@@ -35,7 +35,7 @@ groups = project.get("entry-points", {}) | {"console_scripts": project.get("scri
 PYEOF
 export PYTHONPATH="$SITE${PYTHONPATH:+:$PYTHONPATH}"
 PY="$PYTHON"
-"$PY" -c "import torch; from i2i.plugins import get_registry; \
+"$PY" -c "import torch; from i2i.core.plugin_manager import get_registry; \
 print('torch', torch.__version__, 'cuda', torch.version.cuda, torch.cuda.is_available() and torch.cuda.get_device_name(0)); \
 print('generators:', get_registry().names('generators'))" >> "$OUT/install.log" 2>&1 ||
   { cat "$OUT/install.log"; exit 1; }

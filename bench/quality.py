@@ -129,11 +129,11 @@ def _blur_fill(image: torch.Tensor, hole: torch.Tensor, passes: int = 200) -> to
 
 
 def baseline_outputs(task_name: str, data: Path) -> dict[str, list]:
-    """Each trivial baseline's outputs for the test split, as :class:`i2i.evaluation.EvalItem` lists (float
+    """Each trivial baseline's outputs for the test split, as :class:`i2i.eval.evaluate.EvalItem` lists (float
     images, scored like a model's outputs: not rounded through 8-bit files)."""
-    from i2i.compose import composed, task_compose
-    from i2i.evaluation import EvalItem, split_dataset
-    from i2i.plugins import get_registry
+    from i2i.core.plugin_manager import get_registry
+    from i2i.eval.evaluate import EvalItem, split_dataset
+    from i2i.models.compose import composed, task_compose
 
     task = get_registry().resolve("tasks", task_name)
     compose = task_compose(task)
@@ -163,9 +163,9 @@ def baseline_outputs(task_name: str, data: Path) -> dict[str, list]:
 
 def score_baselines(data: Path, out: Path) -> None:
     """Score every baseline with the task's metric preset into OUT/<task>-baselines.json (and a report folder each)."""
-    from i2i.evaluation import evaluate_items
-    from i2i.metric_set import MetricSet
-    from i2i.plugins import get_registry
+    from i2i.core.plugin_manager import get_registry
+    from i2i.eval.evaluate import evaluate_items
+    from i2i.eval.metric_set import MetricSet
 
     registry = get_registry()
     for task in TASKS:

@@ -49,8 +49,8 @@ def serve_screenshot(driver, model: str, label_map: Path, out: Path) -> None:
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
 
-    from i2i.serve import TranslationServer, task_palette
-    from i2i.translator import Translator
+    from i2i.models.translator import Translator
+    from i2i.web.serve import TranslationServer, task_palette
 
     translator = Translator.load(model, device="cpu", seed=0)
     server = TranslationServer({model: translator}, port=0, palettes={model: task_palette(translator.config["task"])})
@@ -73,7 +73,7 @@ def serve_screenshot(driver, model: str, label_map: Path, out: Path) -> None:
 def study_screenshot(driver, model: str, data: Path, folder: Path, out: Path) -> None:
     from selenium.webdriver.common.by import By
 
-    from i2i.study import Protocol, make_study, serve_study
+    from i2i.web.study import Protocol, make_study, serve_study
 
     make_study([model], None, folder, data=str(data), protocol=Protocol(practice=2, trials=4, catch=2), device="cpu")
     server = serve_study(folder, port=0)
@@ -94,7 +94,7 @@ def main() -> None:
     parser.add_argument("-o", "--out", type=Path, default=DOCS, help="folder for serve.png and study.png")
     args = parser.parse_args()
 
-    from i2i.modeldir import load_config
+    from i2i.models.modeldir import load_config
     from i2i_tasks.demo_data import synthesize
 
     size = load_config(args.model)["train_size"]["load_size"]  # scenes at the scale the model learnt

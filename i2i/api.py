@@ -1,6 +1,6 @@
 """The public API for plugin authors: everything a plugin imports from i2i comes from this module.
 
-A plugin implements hooks (:mod:`i2i.hookspecs`, marked with :data:`hookimpl`) and registers components
+A plugin implements hooks (:mod:`i2i.core.hookspecs`, marked with :data:`hookimpl`) and registers components
 with the core's ``register(name, target, *, aliases=(), description="", override=False)`` callback.
 The contract each kind of component meets is declared here as a runtime-checkable Protocol: the members
 the core uses, and, as separate ``Supports*`` protocols, the optional ones it looks for. Subclassing the
@@ -32,62 +32,62 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from i2i import load
-from i2i.errors import ConfigError, DataError, I2IError
-from i2i.hookspecs import hookimpl
-from i2i.metric_set import MetricUnavailable
-from i2i.resolver import ModelSource as ModelSourceProtocol
-from i2i.task import PREPROCESS_MODES, Checkpoint, DataSource, Direction, Layout, Recipe, Task
-from i2i.trackers import Tracker, scalars
+from i2i.core.errors import ConfigError, DataError, I2IError
+from i2i.core.hookspecs import hookimpl
+from i2i.core.task import PREPROCESS_MODES, Checkpoint, DataSource, Direction, Layout, Recipe, Task
+from i2i.eval.metric_set import MetricUnavailable
+from i2i.models.resolver import ModelSource as ModelSourceProtocol
+from i2i.training.trackers import Tracker, scalars
 
 if TYPE_CHECKING:
     import torch
 
-    from i2i.components import Discriminator, Generator, LossTerm, Metric, StepTensors
-    from i2i.device import resolve_device
-    from i2i.fcn_score import IGNORE_LABEL, SegmentationScore, confusion_matrix, segmentation_scores
-    from i2i.fid import FeatureDistance, FIDMetric, KIDMetric
-    from i2i.images import match_channels, to_signed_unit
-    from i2i.lab import lab_to_srgb, srgb_to_lab
-    from i2i.cache import cache_lock, i2i_home, pinned_mismatch, trust, trusted_digest
-    from i2i.download import ChecksumError, DownloadError, download
-    from i2i.modelcard import write_model_card
-    from i2i.modeldir import model_config, save_model_dir
-    from i2i.plugins import get_registry
-    from i2i.pth import load_pth_state
-    from i2i.weight_checks import check_finite
+    from i2i.accel.device import resolve_device
+    from i2i.core.components import Discriminator, Generator, LossTerm, Metric, StepTensors
+    from i2i.core.plugin_manager import get_registry
+    from i2i.data.cache import cache_lock, i2i_home, pinned_mismatch, trust, trusted_digest
+    from i2i.data.download import ChecksumError, DownloadError, download
+    from i2i.data.images import match_channels, to_signed_unit
+    from i2i.data.lab import lab_to_srgb, srgb_to_lab
+    from i2i.eval.fcn_score import IGNORE_LABEL, SegmentationScore, confusion_matrix, segmentation_scores
+    from i2i.eval.fid import FeatureDistance, FIDMetric, KIDMetric
+    from i2i.models.modelcard import write_model_card
+    from i2i.models.modeldir import model_config, save_model_dir
+    from i2i.models.pth import load_pth_state
+    from i2i.models.weight_checks import check_finite
     # command plugins
     from i2i.usecases import (Evaluation, Hardware, evaluate, metric_names, new_config, resume, train, translate,
                               warn_if_slow, why_untrainable)
-    from i2i.train_config import TrainConfig
+    from i2i.training.config import TrainConfig
     from i2i.cli.options import (ComponentName, checkpoint_option, device_option, hardware_options, mode_option,
                                  parse_key_values, parse_metric_args, quiet_option, seed_option, with_metric_options)
-    from i2i.atomic import atomic_write_text
-    from i2i.eval_report import format_value, markdown_table, skipped_lines
-    from i2i.metric_set import draw_runs
+    from i2i.core.atomic import atomic_write_text
+    from i2i.eval.metric_set import draw_runs
+    from i2i.eval.report import format_value, markdown_table, skipped_lines
 
 _LAZY = {
-    "Generator": "i2i.components", "Discriminator": "i2i.components", "LossTerm": "i2i.components",
-    "Metric": "i2i.components", "StepTensors": "i2i.components",
-    "resolve_device": "i2i.device",
-    "IGNORE_LABEL": "i2i.fcn_score", "SegmentationScore": "i2i.fcn_score", "confusion_matrix": "i2i.fcn_score",
-    "segmentation_scores": "i2i.fcn_score",
-    "FeatureDistance": "i2i.fid", "FIDMetric": "i2i.fid", "KIDMetric": "i2i.fid",
-    "match_channels": "i2i.images", "to_signed_unit": "i2i.images",
-    "lab_to_srgb": "i2i.lab", "srgb_to_lab": "i2i.lab",
-    "cache_lock": "i2i.cache", "i2i_home": "i2i.cache", "pinned_mismatch": "i2i.cache", "trust": "i2i.cache",
-    "trusted_digest": "i2i.cache",
-    "ChecksumError": "i2i.download", "DownloadError": "i2i.download", "download": "i2i.download",
-    "write_model_card": "i2i.modelcard", "model_config": "i2i.modeldir", "save_model_dir": "i2i.modeldir",
-    "get_registry": "i2i.plugins", "load_pth_state": "i2i.pth", "check_finite": "i2i.weight_checks",
+    "Generator": "i2i.core.components", "Discriminator": "i2i.core.components", "LossTerm": "i2i.core.components",
+    "Metric": "i2i.core.components", "StepTensors": "i2i.core.components",
+    "resolve_device": "i2i.accel.device",
+    "IGNORE_LABEL": "i2i.eval.fcn_score", "SegmentationScore": "i2i.eval.fcn_score", "confusion_matrix": "i2i.eval.fcn_score",
+    "segmentation_scores": "i2i.eval.fcn_score",
+    "FeatureDistance": "i2i.eval.fid", "FIDMetric": "i2i.eval.fid", "KIDMetric": "i2i.eval.fid",
+    "match_channels": "i2i.data.images", "to_signed_unit": "i2i.data.images",
+    "lab_to_srgb": "i2i.data.lab", "srgb_to_lab": "i2i.data.lab",
+    "cache_lock": "i2i.data.cache", "i2i_home": "i2i.data.cache", "pinned_mismatch": "i2i.data.cache", "trust": "i2i.data.cache",
+    "trusted_digest": "i2i.data.cache",
+    "ChecksumError": "i2i.data.download", "DownloadError": "i2i.data.download", "download": "i2i.data.download",
+    "write_model_card": "i2i.models.modelcard", "model_config": "i2i.models.modeldir", "save_model_dir": "i2i.models.modeldir",
+    "get_registry": "i2i.core.plugin_manager", "load_pth_state": "i2i.models.pth", "check_finite": "i2i.models.weight_checks",
     # command plugins
     **dict.fromkeys(("Evaluation", "Hardware", "evaluate", "metric_names", "new_config", "resume", "train", "translate",
                      "warn_if_slow", "why_untrainable"), "i2i.usecases"),
-    "TrainConfig": "i2i.train_config",
+    "TrainConfig": "i2i.training.config",
     **dict.fromkeys(("ComponentName", "checkpoint_option", "device_option", "hardware_options", "mode_option",
                      "parse_key_values", "parse_metric_args", "quiet_option", "seed_option", "with_metric_options"),
                     "i2i.cli.options"),
-    "atomic_write_text": "i2i.atomic", "format_value": "i2i.eval_report", "markdown_table": "i2i.eval_report",
-    "skipped_lines": "i2i.eval_report", "draw_runs": "i2i.metric_set",
+    "atomic_write_text": "i2i.core.atomic", "format_value": "i2i.eval.report", "markdown_table": "i2i.eval.report",
+    "skipped_lines": "i2i.eval.report", "draw_runs": "i2i.eval.metric_set",
 }
 
 

@@ -1,6 +1,6 @@
 """What the ``i2i`` commands and the Python API both do: train, resume, evaluate (and test), translate.
 
-Each function takes resolved arguments (a :class:`~i2i.train_config.TrainConfig`, a model) and the registry
+Each function takes resolved arguments (a :class:`~i2i.training.config.TrainConfig`, a model) and the registry
 (default: the installed plugins'), prints progress to stderr unless ``quiet``, and returns what it made.
 The CLI commands parse options, call one of these and print the outcome.
 """
@@ -17,17 +17,17 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from i2i import distributed
-from i2i.errors import ConfigError
-from i2i.objective import Objective
-from i2i.pairs import PairDataset
-from i2i.precision import PrecisionChoice
-from i2i.rundir import FollowerRunDir, RunDir
-from i2i.train_config import TrainConfig
-from i2i.training import TrainingRun, build_networks
+from i2i.accel.precision import PrecisionChoice
+from i2i.core.errors import ConfigError
+from i2i.data.datasets import PairDataset
+from i2i.training import distributed
+from i2i.training.config import TrainConfig
+from i2i.training.objective import Objective
+from i2i.training.run import TrainingRun, build_networks
+from i2i.training.rundir import FollowerRunDir, RunDir
 
 if TYPE_CHECKING:
-    from i2i.metric_set import MetricSet
+    from i2i.eval.metric_set import MetricSet
 
 Log = Callable[[str], None]
 
@@ -37,13 +37,13 @@ def _stderr(line: str) -> None:
 
 
 def _registry(registry):
-    from i2i.plugins import get_registry
+    from i2i.core.plugin_manager import get_registry
 
     return registry if registry is not None else get_registry()
 
 
 def warn_if_slow(choice: PrecisionChoice, log: Log = _stderr) -> None:
-    """Say so in one line when a :class:`~i2i.precision.PrecisionChoice` will run slowly."""
+    """Say so in one line when a :class:`~i2i.accel.precision.PrecisionChoice` will run slowly."""
     if choice.warning:
         log(f"Warning: {choice.warning}")
 
@@ -64,9 +64,9 @@ class Hardware:
                channels_last: bool | None = None, num_workers: int = 0) -> "Hardware":
         """``device`` (auto, cpu, cuda, cuda:N, mps), ``precision`` (auto, fp32, bf16, fp16) and ``cpu_gemm``
         (None: auto) resolved on this machine; ``channels_last`` None: each device's default."""
-        from i2i.cpu_conv import choose_cpu_gemm
-        from i2i.device import resolve_device
-        from i2i.precision import choose_precision
+        from i2i.accel.cpu_conv import choose_cpu_gemm
+        from i2i.accel.device import resolve_device
+        from i2i.accel.precision import choose_precision
 
         if not isinstance(device, torch.device):
             device = resolve_device(device)
@@ -83,10 +83,10 @@ class Hardware:
 
 def new_config(task: str = "demo", *, preset: str | None = None, registry=None, **fields: Any) -> TrainConfig:
     """A new run's resolved config: ``task``'s paper recipe, then ``preset`` (``small``), then ``fields``
-    (any :class:`~i2i.train_config.TrainConfig` field; None keeps the default). ``data`` is made absolute
+    (any :class:`~i2i.training.config.TrainConfig` field; None keeps the default). ``data`` is made absolute
     (the run resumes from any folder), ``val_metrics`` names are checked, and G's crop-derived arguments
     are filled in (:func:`resolve`)."""
-    from i2i.presets import apply_preset
+    from i2i.training.presets import apply_preset
 
     registry = _registry(registry)
     task_spec = registry.resolve("tasks", task)
@@ -101,7 +101,7 @@ def new_config(task: str = "demo", *, preset: str | None = None, registry=None, 
 def resolve(config: TrainConfig, registry=None) -> TrainConfig:
     """A copy of ``config`` with the generator's crop-derived arguments (e.g. the U-Net's depth) filled in
     under its own: the config a run records. ``config`` itself is left as it is."""
-    from i2i.training import generator_args
+    from i2i.training.run import generator_args
 
     resolved = copy.deepcopy(config)
     resolved.generator_args = generator_args(config, _registry(registry))
@@ -111,7 +111,7 @@ def resolve(config: TrainConfig, registry=None) -> TrainConfig:
 def why_untrainable(config: TrainConfig, registry=None) -> str | None:
     """Why ``config``'s networks cannot train at its crop and batch size, or None: they are built and the
     discriminator run once on the meta device (no memory, no time). Arguments a network rejects raise
-    :class:`~i2i.errors.ConfigError` as training would."""
+    :class:`~i2i.core.errors.ConfigError` as training would."""
     registry = _registry(registry)
     objective = Objective.build(config.loss, registry, config.lambda_l1)
     with torch.device("meta"):
@@ -132,8 +132,8 @@ def train_data(config: TrainConfig, registry=None) -> tuple[PairDataset, PairDat
     """``config``'s train split and its val split where the data has one (None on the processes of a
     distributed run other than the first: it validates alone). A task that synthesizes its data (the demo)
     generates it here, once."""
-    from i2i.pairs import has_split
-    from i2i.task_data import task_data_root
+    from i2i.data.datasets import has_split
+    from i2i.data.location import task_data_root
 
     task = _registry(registry).resolve("tasks", config.task)
     root = task_data_root(task, config.data)
@@ -216,8 +216,8 @@ def resumed(run_dir: Path | str, *, epochs: int | None = None, epochs_decay: int
 
 def fit(session: TrainingRun, trackers: Iterable[str] = ()) -> Path:
     """Train ``session`` to the end of its schedule, also logging to the named experiment ``trackers``;
-    return its model dir. Ctrl-C saves a resumable checkpoint and raises :class:`~i2i.errors.Interrupted`."""
-    from i2i.trackers import open_trackers
+    return its model dir. Ctrl-C saves a resumable checkpoint and raises :class:`~i2i.core.errors.Interrupted`."""
+    from i2i.training.trackers import open_trackers
 
     if distributed.world().is_main:
         session.monitor.trackers = open_trackers(tuple(trackers), session.run.path, session.config.as_dict())
@@ -233,7 +233,7 @@ def train(config: TrainConfig | str = "demo", out: Path | str | None = None, *, 
           datasets: tuple[PairDataset, PairDataset | None] | None = None, reuse: bool = False, **fields: Any) -> Path:
     """Train a generator (and discriminator) with the paper's objective and schedule; return the run dir.
 
-    ``config`` is a :class:`~i2i.train_config.TrainConfig` or a task name whose config :func:`new_config`
+    ``config`` is a :class:`~i2i.training.config.TrainConfig` or a task name whose config :func:`new_config`
     builds from ``fields`` (e.g. ``epochs=1, crop_size=64, generator_args={"ngf": 32}``). ``out``: the run
     dir [runs/<task>-<date-time>]. ``device``, ``precision`` and ``cpu_gemm`` are ``i2i train``'s options
     (or pass ``hardware`` chosen before); ``datasets`` and ``reuse`` are :func:`started`'s.
@@ -273,7 +273,7 @@ def resume(run_dir: Path | str, *, epochs: int | None = None, epochs_decay: int 
 @dataclass(frozen=True)
 class Evaluation:
     """What :func:`evaluate` scored and wrote: ``record`` is ``out/metrics.json``; ``data`` the split folder;
-    ``metric_set`` the metrics with their values (:func:`i2i.metric_set.draw_runs` plots several side by side)."""
+    ``metric_set`` the metrics with their values (:func:`i2i.eval.metric_set.draw_runs` plots several side by side)."""
 
     record: dict[str, Any]
     out: Path
@@ -308,14 +308,14 @@ def evaluate(model: str | Path | None = None, *, task: str | None = None, data: 
     """
     from tqdm import tqdm
 
-    from i2i.compose import model_compose, task_compose
-    from i2i.evaluation import evaluate_items, pick_split, read_outputs, report_dir, split_dataset, translated
-    from i2i.metric_set import MetricSet
-    from i2i.modeldir import load_config, train_preprocess
-    from i2i.resolver import resolve_model
-    from i2i.run_checkpoint import checkpoint_report_dir
-    from i2i.rundir import trained_data
-    from i2i.task_data import task_data_root
+    from i2i.data.location import task_data_root
+    from i2i.eval.evaluate import evaluate_items, pick_split, read_outputs, report_dir, split_dataset, translated
+    from i2i.eval.metric_set import MetricSet
+    from i2i.models.compose import model_compose, task_compose
+    from i2i.models.modeldir import load_config, train_preprocess
+    from i2i.models.resolver import resolve_model
+    from i2i.training.checkpoint_model import checkpoint_report_dir
+    from i2i.training.rundir import trained_data
 
     if model is None and outputs is None:
         raise ConfigError("give a MODEL to translate with, or --outputs with existing outputs")
@@ -345,7 +345,7 @@ def evaluate(model: str | Path | None = None, *, task: str | None = None, data: 
         compose = model_compose(config) if config else task_compose(task_spec)
         items, source = read_outputs(outputs, dataset, compose), outputs
     else:
-        from i2i.translator import Translator
+        from i2i.models.translator import Translator
 
         translator = Translator.load(source_model, device=device, mode=mode, precision=precision, seed=seed,
                                      cpu_gemm=cpu_gemm)
@@ -369,8 +369,8 @@ def metric_names(metrics: str | Iterable[str] | None, task) -> list[str]:
 
 def _outputs_size(folder: str | Path) -> int:
     """The height of the first image in ``folder``: the size the outputs were made at."""
-    from i2i.errors import DataError
-    from i2i.images import list_images, read_image
+    from i2i.core.errors import DataError
+    from i2i.data.images import list_images, read_image
 
     images = list_images(Path(folder)) if Path(folder).is_dir() else []
     if not images:
@@ -396,14 +396,14 @@ def translate(model, inputs: Iterable[str | Path], out: str | Path, *, mode: str
               quiet: bool = False, registry=None) -> Translation:
     """Translate image files, folders and globs with ``model`` into ``out/<stem>.png`` (a stem seen before
     gets -2, -3, ...). ``model`` is a model dir, a run dir (``checkpoint``: best, latest or epoch_N), a Hub
-    id, a released id, or a :class:`~i2i.translator.Translator` from :func:`i2i.load` (which keeps the
+    id, a released id, or a :class:`~i2i.models.translator.Translator` from :func:`i2i.load` (which keeps the
     device, mode, tiling and seed it was loaded with); ``tile``/``overlap``, ``mode``, ``batch_size``,
     ``seed`` and ``task`` (its input preprocessing first) are ``i2i translate``'s options."""
     from tqdm import tqdm
 
-    from i2i.resolver import resolve_model
-    from i2i.translate_files import expand_inputs, output_names, readable, task_reader, write_output
-    from i2i.translator import Translator
+    from i2i.models.resolver import resolve_model
+    from i2i.models.translate_files import expand_inputs, output_names, readable, task_reader, write_output
+    from i2i.models.translator import Translator
 
     paths = expand_inputs([str(p) for p in inputs])
     if isinstance(model, Translator):

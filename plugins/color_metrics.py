@@ -2,7 +2,7 @@
 
 Images arrive as (N, C, H, W) in [-1, 1], read as sRGB (grey images as R = G = B). Lab is CIE 1976
 L*a*b* of the sRGB primaries under the **D65** white point (2° observer), computed in torch by
-:mod:`i2i.lab`; the tests check it against scikit-image's ``rgb2lab``.
+:mod:`i2i.data.lab`; the tests check it against scikit-image's ``rgb2lab``.
 """
 
 from __future__ import annotations

@@ -128,7 +128,7 @@ def load_segmenter(segmenter: str | None, weights: str | None, arch: str, device
 class FCNScore(SegmentationScore):
     """The paper's FCN-score for labels → photo: segment the outputs and the real photos, compare with the
     input label map. Arguments: ``segmenter`` (model folder or "module:attr"), ``weights`` + ``arch``
-    (torchvision), ``absent`` ("exclude" or "zero", see :mod:`i2i.fcn_score`), ``device``."""
+    (torchvision), ``absent`` ("exclude" or "zero", see :mod:`i2i.eval.fcn_score`), ``device``."""
 
     def __init__(self, segmenter: str | None = None, weights: str | None = None, arch: str = "fcn_resnet50",
                  absent: str = "exclude", device: str = "auto") -> None:

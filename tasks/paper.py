@@ -2,7 +2,7 @@
 
 Archive locations are file names relative to :data:`DATASETS_BASE`, the pix2pix datasets server, so a
 mirror (``$I2I_DATA_MIRROR``) can replace the base.
-Torch-free, like :mod:`i2i.task` and :mod:`i2i_tasks.released` that it builds on.
+Torch-free, like :mod:`i2i.core.task` and :mod:`i2i_tasks.released` that it builds on.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from i2i.api import Checkpoint, DataSource, Recipe
 from i2i_tasks.released import RELEASED
 
 DATASETS_BASE = "http://efrosgans.eecs.berkeley.edu/pix2pix/datasets/"
-# The huggan/* Hub sets merge the original splits in order; these are their sizes (see i2i.hub_data).
+# The huggan/* Hub sets merge the original splits in order; these are their sizes (see i2i.data.hub_datasets).
 HUB_SPLITS = {
     "facades": (("train", 400), ("val", 100), ("test", 106)),
     "maps": (("train", 1096), ("val", 1098)),

@@ -1,7 +1,7 @@
 """The authors' released pix2pix PyTorch generators: a catalogue, a model source, conversion into model dirs.
 
 Each is an id ``pix2pix/<name>``, offered to every command that takes MODEL through the model source this
-plugin registers as ``pix2pix`` (hook ``register_model_sources``; see :mod:`i2i.resolver`). Its ``.pth`` comes from ``$I2I_PIX2PIX_MODELS_URL/<name>.pth`` (default:
+plugin registers as ``pix2pix`` (hook ``register_model_sources``; see :mod:`i2i.models.resolver`). Its ``.pth`` comes from ``$I2I_PIX2PIX_MODELS_URL/<name>.pth`` (default:
 the authors' server), is read with ``torch.load(weights_only=True)`` only, converted from the port's
 layout by the registered ``unet`` generator, and stored as a model dir in ``$I2I_HOME/models/pix2pix/<name>``.
 Its shapes must be the released network's (channels included) and its values finite. The ``.pth``'s SHA-256 is

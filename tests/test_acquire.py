@@ -13,19 +13,19 @@ from archive_server import FileServer, pairs_archive, read_split, split_pairs
 from click.testing import CliRunner
 from conftest import make_distribution
 
-from i2i.acquire import MIRROR_ENV, get_task_data, prepare_from, source_url
-from i2i.archive import extract
 from i2i.cli import cli
-from i2i.errors import DataError
-from i2i.hookspecs import hookimpl
-from i2i.plugins import get_plugins, reset_plugins
-from i2i.registry import Source
-from i2i.task import DataSource, Task
-from i2i.task_data import COMPLETE, read_marker, task_data_root
+from i2i.core.errors import DataError
+from i2i.core.hookspecs import hookimpl
+from i2i.core.plugin_manager import get_plugins, reset_plugins
+from i2i.core.registry import Source
+from i2i.core.task import DataSource, Task
+from i2i.data.archive import extract
+from i2i.data.fetch import MIRROR_ENV, get_task_data, prepare_from, source_url
+from i2i.data.location import COMPLETE, read_marker, task_data_root
 
 TASK_MODULE = '''
-from i2i.hookspecs import hookimpl
-from i2i.task import DataSource, Recipe, Task
+from i2i.core.hookspecs import hookimpl
+from i2i.core.task import DataSource, Recipe, Task
 
 TINY = Task(name="tiny", description="tiny facades-like test task", direction="BtoA",
             recipe=Recipe(epochs=1, epochs_decay=0, load_size=36, crop_size=32),

@@ -9,7 +9,7 @@ import pytest
 
 from conftest import ROOT, run_python
 from i2i import api
-from i2i.plugins import get_registry
+from i2i.core.plugin_manager import get_registry
 
 PLUGIN_FOLDERS = ("plugins", "tasks", "examples")
 

@@ -8,9 +8,9 @@ import pytest
 from archive_server import pairs_archive, split_pairs
 from bad_inputs import sparse_tar, tar_bomb, zip_bomb
 
-from i2i.archive import (MAX_BYTES_ENV, MAX_RATIO_ENV, ArchiveTooLargeError, UnsafeArchiveError, extract,
+from i2i.data.archive import (MAX_BYTES_ENV, MAX_RATIO_ENV, ArchiveTooLargeError, UnsafeArchiveError, extract,
                          find_split_root)
-from i2i.errors import ConfigError, DataError
+from i2i.core.errors import ConfigError, DataError
 
 
 def tar_with(path, *members):

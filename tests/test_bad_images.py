@@ -14,8 +14,8 @@ from PIL import Image
 from test_modeldir import save, tiny_unet
 
 from i2i.cli import cli
-from i2i.errors import ConfigError, DataError
-from i2i.images import MAX_PIXELS_ENV, read_image
+from i2i.core.errors import ConfigError, DataError
+from i2i.data.images import MAX_PIXELS_ENV, read_image
 from i2i_tasks.demo_data import synthesize
 
 
@@ -121,8 +121,8 @@ def test_training_survives_bad_images_and_skips_them_on_request(tmp_path):
 
 
 def test_aligned_and_folder_data_read_palettes_and_exif_like_translation(tmp_path, model):
-    from i2i.pairs import PairDataset
-    from i2i.translator import Translator
+    from i2i.data.datasets import PairDataset
+    from i2i.models.translator import Translator
 
     (tmp_path / "test").mkdir()
     data, _ = palette_png(32, 16)
@@ -133,7 +133,7 @@ def test_aligned_and_folder_data_read_palettes_and_exif_like_translation(tmp_pat
 
 
 def test_images_too_big_to_translate_whole_are_tiled(monkeypatch, capsys):
-    import i2i.translator as module
+    import i2i.models.translator as module
     from test_modeldir import PointwiseGenerator
     from test_translator import signed, translator
 

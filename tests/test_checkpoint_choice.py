@@ -9,9 +9,9 @@ import torch
 from safetensors.torch import load_file
 from test_training import assert_ok, assert_one_line_error, i2i, records, train
 
-from i2i.checkpoint import read_checkpoint_meta
-from i2i.modeldir import load_generator
-from i2i.run_checkpoint import checkpoint_model
+from i2i.models.modeldir import load_generator
+from i2i.training.checkpoint import read_checkpoint_meta
+from i2i.training.checkpoint_model import checkpoint_model
 from i2i_tasks.demo_data import synthesize
 
 

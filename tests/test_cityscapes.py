@@ -7,9 +7,9 @@ from PIL import Image
 
 from i2i_tasks.cityscapes_prepare import build_cityscapes
 from i2i.cli import cli
-from i2i.errors import DataError
-from i2i.plugins import get_registry
-from i2i.task_data import read_marker, task_data_root
+from i2i.core.errors import DataError
+from i2i.core.plugin_manager import get_registry
+from i2i.data.location import read_marker, task_data_root
 
 PALETTE = np.array([[128, 64, 128], [70, 70, 70], [107, 142, 35], [0, 0, 142]], dtype=np.uint8)
 FRAMES = {"train": ["aachen_000000_000019", "aachen_000001_000019", "bochum_000000_000313"],

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from i2i.errors import DataError
-from i2i.metric_set import MetricSet, MetricUnavailable
+from i2i.core.errors import DataError
+from i2i.eval.metric_set import MetricSet, MetricUnavailable
 from i2i_plugins.color_metrics import ColorfulnessMetric, LabHistogramMetric, colorfulness, srgb_to_lab
 from i2i_plugins.msssim import MS_SSIM_WEIGHTS, MSSSIMMetric
 
@@ -167,10 +167,10 @@ def test_ms_ssim_identical_is_one_and_small_images_are_a_clear_error():
 
 def test_training_validation_uses_a_new_metric(tmp_path):
     """The trainer's Validator resolves val_metrics from the registry: lab_hist works there."""
-    from i2i.pairs import PairDataset
-    from i2i.plugins import get_registry
-    from i2i.train_config import TrainConfig
-    from i2i.validation import Validator
+    from i2i.core.plugin_manager import get_registry
+    from i2i.data.datasets import PairDataset
+    from i2i.training.config import TrainConfig
+    from i2i.training.validation import Validator
     from i2i_tasks.demo_data import synthesize
 
     synthesize(tmp_path, "val", count=2, size=36)

@@ -7,8 +7,8 @@ import torch
 import torch.nn.functional as F
 from torch.autograd import gradcheck, gradgradcheck
 
-from i2i import cpu_conv
-from i2i.cpu_conv import SmallConvGemm
+from i2i.accel import cpu_conv
+from i2i.accel.cpu_conv import SmallConvGemm
 
 
 @pytest.mark.parametrize("bias", [False, True])

@@ -1,7 +1,7 @@
 """What survives a crash: training killed (SIGKILL) or interrupted (SIGINT) at each phase of the end-of-epoch
 sequence resumes to the same files, bit for bit, as a run that never stopped; the run lock; a full disk.
 
-Faults are injected at named hook points (``I2I_FAULT=PHASE[@N]:SIGNAL``, :mod:`i2i.faults`), not by timing.
+Faults are injected at named hook points (``I2I_FAULT=PHASE[@N]:SIGNAL``, :mod:`i2i.core.faults`), not by timing.
 Each training runs in a forked child (a real process that a signal can kill, with the modules this test
 already imported), on one thread so that every run does the same arithmetic. Networks are tiny: 32 px crops,
 a 5-level U-Net with ngf 8, a PatchGAN with ndf 8, 2 training pairs of batch 1 and 2 epochs.
@@ -22,11 +22,11 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from i2i.atomic import remove_leftovers, save_safetensors, staged_dir
-from i2i.checkpoint import read_checkpoint_meta
 from i2i.cli import cli
-from i2i.faults import ENV
-from i2i.rundir import RunDir
+from i2i.core.atomic import remove_leftovers, save_safetensors, staged_dir
+from i2i.core.faults import ENV
+from i2i.training.checkpoint import read_checkpoint_meta
+from i2i.training.rundir import RunDir
 
 pytestmark = [pytest.mark.skipif(not hasattr(os, "fork"), reason="the crash harness forks the training processes"),
               pytest.mark.usefixtures("home")]
@@ -73,8 +73,8 @@ def warm():
     """What every training imports on first use, imported once here rather than in each forked child."""
     from huggingface_hub import ModelCard  # noqa: F401 (the model card)
 
-    import i2i.training  # noqa: F401
-    from i2i.plugins import get_registry
+    import i2i.training.run  # noqa: F401
+    from i2i.core.plugin_manager import get_registry
 
     get_registry()
 

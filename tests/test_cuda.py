@@ -11,10 +11,10 @@ from click.testing import CliRunner
 from safetensors.torch import load_file
 
 from i2i.cli import cli
-from i2i.objective import Objective
-from i2i.plugins import get_registry
-from i2i.trainer import PairTrainer
-from i2i.translator import Translator
+from i2i.core.plugin_manager import get_registry
+from i2i.models.translator import Translator
+from i2i.training.objective import Objective
+from i2i.training.step import PairTrainer
 from i2i_tasks.demo_data import synthesize
 
 pytestmark = [pytest.mark.cuda,

@@ -7,12 +7,12 @@ import torch
 from PIL import Image
 from torchvision.io import encode_jpeg, write_png
 
-from i2i.augment import PairJitter
-from i2i.errors import ConfigError, DataError
-from i2i.images import to_signed_unit
-from i2i.pairs import PairDataset, find_items
-from i2i.sampling import build_loader, epoch_order
-from i2i.task import Recipe, Task
+from i2i.core.errors import ConfigError, DataError
+from i2i.core.task import Recipe, Task
+from i2i.data.augment import PairJitter
+from i2i.data.datasets import PairDataset, find_items
+from i2i.data.images import to_signed_unit
+from i2i.data.sampling import build_loader, epoch_order
 
 
 def solid(value, h=8, w=8, c=3):
@@ -222,7 +222,7 @@ def test_for_task_takes_the_recipe(tmp_path):
 
 
 def test_bmp_and_16_bit_tiff_are_read_with_pillow(tmp_path):
-    from i2i.images import read_image
+    from i2i.data.images import read_image
 
     rgb = np.random.default_rng(0).integers(0, 256, (5, 7, 3), dtype=np.uint8)
     Image.fromarray(rgb).save(tmp_path / "a.bmp")

@@ -101,7 +101,7 @@ def test_task_recipe_and_sources():
 
 @pytest.fixture
 def runner(monkeypatch):
-    from i2i import plugins
+    from i2i.core import plugin_manager as plugins
 
     monkeypatch.delenv(plugins.ENV_PLUGINS, raising=False)
     plugins.reset_plugins()

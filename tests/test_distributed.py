@@ -15,12 +15,12 @@ from click.testing import CliRunner
 from PIL import Image
 from safetensors.torch import load_file
 
-from i2i.checkpoint import read_checkpoint_meta
 from i2i.cli import cli
 from i2i.cli.train import _command_line, train_command
-from i2i.errors import ConfigError
-from i2i.sampling import EpochBatchSampler
-from i2i.train_config import TrainConfig
+from i2i.core.errors import ConfigError
+from i2i.data.sampling import EpochBatchSampler
+from i2i.training.checkpoint import read_checkpoint_meta
+from i2i.training.config import TrainConfig
 
 TRAIN_PAIRS = 4  # for the shared ``data`` fixture
 TINY = ["--task", "demo", "--crop-size", "32", "--load-size", "36", "--gen-arg", "ngf=8", "--disc-arg", "ndf=8",
@@ -35,7 +35,7 @@ def free_port() -> int:
 
 def step_hook(at_step: int, rank: int, action: str) -> str:
     """Python run before the CLI in each worker: ``action`` inside training step ``at_step`` on ``rank``."""
-    return (f"import os, signal\nfrom i2i.trainer import PairTrainer\n_step, _calls = PairTrainer.step, []\n"
+    return (f"import os, signal\nfrom i2i.training.step import PairTrainer\n_step, _calls = PairTrainer.step, []\n"
             f"def step(self, a, b):\n    _calls.append(1)\n"
             f"    if len(_calls) == {at_step} and os.environ['RANK'] == '{rank}':\n        {action}\n"
             f"    return _step(self, a, b)\nPairTrainer.step = step\n")
@@ -181,7 +181,7 @@ def test_a_hung_rank_ends_the_other_after_the_timeout(data, home, tmp_path):
 
 @pytest.mark.slow
 def test_a_failing_rank_names_itself_to_the_others(data, home, tmp_path):
-    fail = step_hook(2, 1, "from i2i.errors import DataError; raise DataError('cannot read pair 7.png')")
+    fail = step_hook(2, 1, "from i2i.core.errors import DataError; raise DataError('cannot read pair 7.png')")
     (code0, output0), (code1, output1) = finish(workers(home, "train", *TINY, "--data", data, "--out",
                                                         tmp_path / "run", prelude=fail))
     assert code1 == 1 and error_lines(output1) == ["Error: cannot read pair 7.png"], output1

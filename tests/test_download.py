@@ -6,7 +6,7 @@ import socket
 import pytest
 from archive_server import FileServer
 
-from i2i.download import ChecksumError, DownloadError, download
+from i2i.data.download import ChecksumError, DownloadError, download
 
 DATA = bytes(range(256)) * 400  # 102,400 bytes
 SHA = hashlib.sha256(DATA).hexdigest()

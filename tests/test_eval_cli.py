@@ -7,7 +7,7 @@ import torch
 from click.testing import CliRunner
 
 from i2i.cli import cli
-from i2i.modeldir import model_config, save_model_dir
+from i2i.models.modeldir import model_config, save_model_dir
 from i2i_tasks.demo_data import synthesize
 
 
@@ -17,7 +17,7 @@ def workspace(tmp_path_factory):
     synthesize(root / "data", "test", count=3, size=40)
     torch.manual_seed(0)
     args = {"ngf": 8, "num_downs": 5}
-    from i2i.plugins import get_registry
+    from i2i.core.plugin_manager import get_registry
 
     generator = get_registry().resolve("generators", "unet")(**args)
     save_model_dir(root / "model", generator.state_dict(), model_config(

@@ -8,10 +8,10 @@ import torch
 from click.testing import CliRunner
 
 from i2i.cli import cli
-from i2i.modeldir import model_config, save_model_dir
-from i2i.pairs import PairDataset
-from i2i.plugins import get_registry
-from i2i.translator import Translator
+from i2i.core.plugin_manager import get_registry
+from i2i.data.datasets import PairDataset
+from i2i.models.modeldir import model_config, save_model_dir
+from i2i.models.translator import Translator
 from i2i_tasks.demo_data import synthesize
 
 

@@ -13,8 +13,8 @@ from click.testing import CliRunner
 from test_modeldir import save, tiny_unet
 
 from i2i.cli import cli
-from i2i.export import METADATA_KEY, default_output, export_model
-from i2i.translator import Translator
+from i2i.models.export import METADATA_KEY, default_output, export_model
+from i2i.models.translator import Translator
 
 # Sizes that are neither the export's example nor the built-in parity check's; batch sizes 1 and 3; sizes
 # that are not multiples of the generator's 32 (padded and cropped inside the graph), down to one pixel.

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from i2i.errors import ConfigError, DataError
-from i2i.fcn_score import confusion_matrix, segmentation_scores
-from i2i.metric_set import MetricUnavailable
+from i2i.core.errors import ConfigError, DataError
+from i2i.eval.fcn_score import confusion_matrix, segmentation_scores
+from i2i.eval.metric_set import MetricUnavailable
 from i2i_plugins.fcn import (TRAIN_COLORS, FCNScore, LabelScore, decode_label_colors, decode_predicted_colors)
 
 ROAD, POLE, SKY, CAR = 0, 5, 10, 13
@@ -134,8 +134,8 @@ def test_torchvision_segmenter_loads_user_weights(tmp_path, monkeypatch, suffix)
 
 
 def test_an_i2i_photo_to_labels_model_segments(tmp_path):
-    from i2i.modeldir import model_config, save_model_dir
-    from i2i.plugins import get_registry
+    from i2i.core.plugin_manager import get_registry
+    from i2i.models.modeldir import model_config, save_model_dir
 
     torch.manual_seed(0)
     args = {"ngf": 8, "num_downs": 2}

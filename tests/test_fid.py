@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 import torch
 
-from i2i.errors import DataError
-from i2i.fid import feature_statistics, frechet_distance, kernel_inception_distance, polynomial_mmd2
-from i2i.metric_set import MetricSet
+from i2i.core.errors import DataError
+from i2i.eval.fid import feature_statistics, frechet_distance, kernel_inception_distance, polynomial_mmd2
+from i2i.eval.metric_set import MetricSet
 
 
 def random_covariance(dim, seed):
@@ -79,7 +79,7 @@ class TinyExtractor:
 
 
 def test_fid_and_kid_run_end_to_end_with_a_plugged_extractor():
-    from i2i.plugins import get_registry
+    from i2i.core.plugin_manager import get_registry
 
     generator = torch.Generator().manual_seed(6)
     targets = torch.rand(12, 3, 16, 16, generator=generator) * 2 - 1
@@ -97,7 +97,7 @@ def test_fid_and_kid_run_end_to_end_with_a_plugged_extractor():
 
 
 def test_without_weights_fid_is_skipped_with_the_reason(tmp_path, monkeypatch):
-    from i2i.plugins import get_registry
+    from i2i.core.plugin_manager import get_registry
 
     monkeypatch.delenv("I2I_INCEPTION_WEIGHTS", raising=False)
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))  # an empty hub cache

@@ -16,9 +16,9 @@ from test_modeldir import save, tiny_unet
 from test_translator import error_line, write_images
 
 from i2i.cli import cli
-from i2i.errors import DataError
-from i2i.modelcard import write_model_card
-from i2i.resolver import resolve_model
+from i2i.core.errors import DataError
+from i2i.models.modelcard import write_model_card
+from i2i.models.resolver import resolve_model
 
 
 # huggingface_hub's own LFS upload passes a file as `data=`, which httpx2 deprecates.

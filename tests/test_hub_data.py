@@ -7,10 +7,10 @@ import pytest
 from archive_server import FileServer, encode, pairs_archive, read_split, split_pairs
 from hub_server import HubServer, use_hub
 
-from i2i.acquire import MIRROR_ENV, get_task_data
-from i2i.errors import ConfigError, DataError
-from i2i.hub_data import hub_to_aligned, split_of, write_pairs
-from i2i.task import DataSource, Task
+from i2i.core.errors import ConfigError, DataError
+from i2i.core.task import DataSource, Task
+from i2i.data.fetch import MIRROR_ENV, get_task_data
+from i2i.data.hub_datasets import hub_to_aligned, split_of, write_pairs
 
 pa = pytest.importorskip("pyarrow")
 pq = pytest.importorskip("pyarrow.parquet")

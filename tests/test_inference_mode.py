@@ -10,9 +10,9 @@ from click.testing import CliRunner
 from test_modeldir import save, tiny_unet
 
 from i2i.cli import cli
-from i2i.inference_mode import mismatch_warning, recommended_mode
-from i2i.modeldir import load_config
-from i2i.translator import Translator
+from i2i.models.inference_mode import mismatch_warning, recommended_mode
+from i2i.models.modeldir import load_config
+from i2i.models.translator import Translator
 
 
 @pytest.mark.parametrize("batch_size, batch_norm, mode", [(1, True, "paper"), (4, True, "eval"), (4, False, "paper")])
@@ -90,8 +90,8 @@ def test_old_model_dirs_keep_their_mode_and_deliver_raw_outputs(tmp_path, capsys
 
 
 def test_small_preset_sets_the_cpu_recipe_and_options_override_it():
-    from i2i.errors import ConfigError
-    from i2i.presets import apply_preset
+    from i2i.core.errors import ConfigError
+    from i2i.training.presets import apply_preset
 
     merged = apply_preset("small", {"epochs": None, "batch_size": 1, "generator_args": {"num_downs": 5},
                                     "discriminator_args": {}})

@@ -19,8 +19,8 @@ from PIL import Image
 from torchvision.transforms import InterpolationMode
 from torchvision.transforms.v2 import functional as F
 
-from i2i.augment import PairJitter
 from i2i.cli import cli
+from i2i.data.augment import PairJitter
 from i2i_tasks.photo_edges import photo_edges
 
 MODEL = Path(__file__).parent / "fixtures" / "old_format" / "model"

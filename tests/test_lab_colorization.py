@@ -13,8 +13,8 @@ from skimage.color import lab2rgb, rgb2lab
 from test_modeldir import save
 
 from i2i.cli import cli
-from i2i.lab import lab_to_srgb, lightness_grey, srgb_to_lab
-from i2i.translator import Translator
+from i2i.data.lab import lab_to_srgb, lightness_grey, srgb_to_lab
+from i2i.models.translator import Translator
 from i2i_tasks.lab_colorization import AB_SCALE, compose_lab, lab_pair
 from i2i_tasks.pair_makers import centre_hole_pair, paste_known
 from i2i_plugins.unet import UNetGenerator

@@ -7,7 +7,7 @@ import sys
 import pytest
 import torch
 
-from i2i.errors import DataError
+from i2i.core.errors import DataError
 from i2i_plugins.image_metrics import PSNR_CAP_DB, L1Metric, MSEMetric, PSNRMetric, SSIMMetric
 
 SSIM_TOLERANCE = 1e-5  # float32 here vs float64 in scikit-image
@@ -123,7 +123,7 @@ def test_bad_input_is_a_clear_error():
 
 
 def test_metrics_are_registered_by_name(monkeypatch):
-    from i2i import plugins
+    from i2i.core import plugin_manager as plugins
 
     monkeypatch.delenv(plugins.ENV_PLUGINS, raising=False)
     plugins.reset_plugins()

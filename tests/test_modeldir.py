@@ -9,12 +9,12 @@ import pytest
 import torch
 from torch import nn
 
-from i2i.components import Generator, set_inference_mode
-from i2i.errors import ConfigError, DataError, I2IError, UnknownComponentError
-from i2i.hookspecs import hookimpl
-from i2i.modeldir import load_config, load_generator, model_config, save_model_dir
-from i2i.plugins import get_plugins, get_registry
-from i2i.registry import Source
+from i2i.core.components import Generator, set_inference_mode
+from i2i.core.errors import ConfigError, DataError, I2IError, UnknownComponentError
+from i2i.core.hookspecs import hookimpl
+from i2i.core.plugin_manager import get_plugins, get_registry
+from i2i.core.registry import Source
+from i2i.models.modeldir import load_config, load_generator, model_config, save_model_dir
 
 
 class PointwiseGenerator(Generator):

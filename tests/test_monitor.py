@@ -11,10 +11,10 @@ from click.testing import CliRunner
 from torchvision.io import write_png
 
 from i2i.cli import cli
-from i2i.errors import ConfigError
-from i2i.monitor import PAGE, RunMonitor, write_page
-from i2i.rundir import RunDir
-from i2i.trackers import open_trackers, scalars
+from i2i.core.errors import ConfigError
+from i2i.training.monitor import PAGE, RunMonitor, write_page
+from i2i.training.rundir import RunDir
+from i2i.training.trackers import open_trackers, scalars
 
 STEPS = [{"epoch": 1, "step": s, "lr": 2e-4, "img_per_s": 3.5, "loss_g": 50.0 + s, "loss_g_l1": 49.0 + s,
           "loss_g_cgan": 0.5 + s / 10, "loss_d": 0.6, "loss_d_real": 0.5, "loss_d_fake": 0.7} for s in (2, 4)]

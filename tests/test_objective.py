@@ -6,14 +6,14 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from i2i.errors import ConfigError
-from i2i.components import StepTensors
-from i2i.objective import Objective, format_loss_spec, parse_loss_spec
-from i2i.plugins import get_registry
-from i2i.schedule import lr_factor
-from i2i.train_config import TrainConfig
-from i2i.trainer import PairTrainer
-from i2i.training import build_networks
+from i2i.core.components import StepTensors
+from i2i.core.errors import ConfigError
+from i2i.core.plugin_manager import get_registry
+from i2i.training.config import TrainConfig
+from i2i.training.objective import Objective, format_loss_spec, parse_loss_spec
+from i2i.training.run import build_networks
+from i2i.training.schedule import lr_factor
+from i2i.training.step import PairTrainer
 
 CPU = torch.device("cpu")
 LR, BETAS, LAMBDA = 2e-4, (0.5, 0.999), 100.0
@@ -160,7 +160,7 @@ def test_steps_with_dropout_and_other_gan_flavours_match(loss):
 
 
 def test_a_step_through_the_cpu_gemm_path_matches_the_papers_maths(monkeypatch):
-    """The CPU GEMM path (:mod:`i2i.cpu_conv`) inside a real step: the smallest networks that reach it (weights
+    """The CPU GEMM path (:mod:`i2i.accel.cpu_conv`) inside a real step: the smallest networks that reach it (weights
     of at least 2**20 elements: a 32-px U-Net with ngf 32, whose 256-channel inner layers qualify, and the
     paper's 70x70 PatchGAN, ndf 64, whose 256->512 conv does), one step against the plain reference.
 
@@ -171,7 +171,7 @@ def test_a_step_through_the_cpu_gemm_path_matches_the_papers_maths(monkeypatch):
     lr), 12 of D's 2.8 M; all losses agree to 1e-5 relative, nearly all values within 1e-7, and fewer than
     1 in 10,000 beyond 5% of lr.
     """
-    from i2i import cpu_conv
+    from i2i.accel import cpu_conv
 
     taken = []
     plain = cpu_conv._small_conv_gemm

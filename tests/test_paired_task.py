@@ -7,8 +7,8 @@ import torch
 from test_training import assert_ok, assert_one_line_error, i2i
 from torchvision.io import write_png
 
-from i2i.errors import DataError
-from i2i.pairs import PHOTO_SPLIT, PairDataset, describe_data, find_items, has_split, resolve_layout
+from i2i.core.errors import DataError
+from i2i.data.datasets import PHOTO_SPLIT, PairDataset, describe_data, find_items, has_split, resolve_layout
 
 PAIRS = 40
 
@@ -75,7 +75,7 @@ def test_neither_layout_is_a_clear_error(tmp_path):
 
 def test_max_train_is_a_seeded_subset():
     items = [(f"{i}.png",) for i in range(20)]
-    from i2i.pairs import subset
+    from i2i.data.datasets import subset
 
     chosen = subset(items, 5, seed=0)
     assert len(chosen) == 5 and chosen == sorted(chosen, key=items.index) and chosen == subset(items, 5, seed=0)

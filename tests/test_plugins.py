@@ -11,11 +11,12 @@ from importlib.metadata import entry_points
 import pytest
 
 from conftest import ROOT, make_distribution, run_i2i, run_python
-from i2i import hookimpl, hookspecs
-from i2i.errors import PluginLoadError, RegistryConflictError, UnknownComponentError
-from i2i import plugins as plugins_module
-from i2i.plugins import PluginSet, Selection
-from i2i.registry import Registry, Source
+from i2i import hookimpl
+from i2i.core import hookspecs
+from i2i.core import plugin_manager as plugins_module
+from i2i.core.errors import PluginLoadError, RegistryConflictError, UnknownComponentError
+from i2i.core.plugin_manager import PluginSet, Selection
+from i2i.core.registry import Registry, Source
 
 HERE = Source("tests", "test-dist", "1.0")
 OTHER = Source("other", "other-dist", "2.0")
@@ -204,7 +205,7 @@ def test_contributing_documents_every_hook():
 
 
 def test_a_hook_raising_an_i2i_error_is_reported_not_fatal(capsys):
-    from i2i.errors import ConfigError
+    from i2i.core.errors import ConfigError
 
     def refuses(register):
         raise ConfigError("needs a setting")
@@ -334,8 +335,8 @@ def test_every_hook_through_a_plugin_object(tmp_path):
     from click.testing import CliRunner
 
     from i2i import api
-    from i2i.metric_set import MetricSet
-    from i2i.train_config import TrainConfig
+    from i2i.eval.metric_set import MetricSet
+    from i2i.training.config import TrainConfig
 
     plugins = PluginSet(strict=True)
     plugins.add(EveryHookPlugin(tmp_path), Source("every", "every-dist", "1.0"))

@@ -6,8 +6,8 @@ import pytest
 import torch
 from torch import nn
 
-from i2i.errors import ConfigError
-from i2i.plugins import get_registry
+from i2i.core.errors import ConfigError
+from i2i.core.plugin_manager import get_registry
 from i2i_plugins.layers import meta_build, parameter_count
 from i2i_plugins.patchgan import (Image286Discriminator, Patch16Discriminator, Patch70Discriminator,
                                   PixelDiscriminator)

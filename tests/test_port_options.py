@@ -10,9 +10,9 @@ import torch
 from PIL import Image
 from safetensors.torch import load_file
 
-from i2i.augment import PairJitter
-from i2i.checkpoint import read_checkpoint_meta
-from i2i.weight_init import init_weights
+from i2i.data.augment import PairJitter
+from i2i.training.checkpoint import read_checkpoint_meta
+from i2i.training.weight_init import init_weights
 from i2i_plugins.patchgan import Patch70Discriminator
 from test_data import pattern, write_aligned
 from test_training import assert_ok, assert_one_line_error, i2i, records, resume, train
@@ -94,7 +94,7 @@ def test_preprocess_modes_train_on_non_square_images(wide, tmp_path, mode, args,
     assert config_of(run)["preprocess"] == mode
     model_config = json.loads((run / "model" / "config.json").read_text())
     assert model_config["train_size"].get("preprocess", "resize_and_crop") == mode
-    from i2i.pairs import PairDataset
+    from i2i.data.datasets import PairDataset
 
     item = PairDataset(wide, "train", load_size=config_of(run)["load_size"], crop_size=config_of(run)["crop_size"],
                        preprocess=mode)[0]
@@ -158,8 +158,8 @@ def test_init_types_are_the_ports(init, check):
 
 
 def test_translate_task_preprocessing_resizes_as_the_models_mode(tmp_path):
-    from i2i.plugins import get_registry
-    from i2i.translate_files import task_reader
+    from i2i.core.plugin_manager import get_registry
+    from i2i.models.translate_files import task_reader
 
     Image.new("RGB", (30, 60), "white").save(tmp_path / "sketch.png")  # 60 high, 30 wide
     sizes = {}

@@ -3,10 +3,10 @@
 import pytest
 import torch
 
-from i2i import precision as precision_module
-from i2i.cpu_conv import choose_cpu_gemm
-from i2i.errors import ConfigError
-from i2i.precision import CpuFeatures, choose_precision
+from i2i.accel import precision as precision_module
+from i2i.accel.cpu_conv import choose_cpu_gemm
+from i2i.accel.precision import CpuFeatures, choose_precision
+from i2i.core.errors import ConfigError
 
 CPU = torch.device("cpu")
 AVX2 = CpuFeatures("AVX2", avx512_bf16=False, amx=False)

@@ -12,9 +12,9 @@ from pathlib import Path
 from PIL import Image
 
 from conftest import ROOT, run_i2i
-from i2i.plugins import get_registry
-from i2i.presets import PRESETS
-from i2i.task_data import cached_root, publish, staging_dir
+from i2i.core.plugin_manager import get_registry
+from i2i.data.location import cached_root, publish, staging_dir
+from i2i.training.presets import PRESETS
 from i2i_tasks.demo_data import synthesize
 
 

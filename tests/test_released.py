@@ -18,7 +18,7 @@ from safetensors.torch import load_file
 from test_translator import error_line, write_images
 
 from i2i.cli import cli
-from i2i.modeldir import load_config
+from i2i.models.modeldir import load_config
 from i2i_tasks.released import DEFAULT_BASE_URL, RELEASED
 from i2i_plugins import port_layout
 from i2i_plugins.layers import meta_build
@@ -122,8 +122,8 @@ def test_the_catalogue_names_the_five_released_generators():
 
 def test_the_released_ids_come_from_a_registered_model_source(monkeypatch):
     """The core knows no released id: the paper plugin offers them; without it they are unknown."""
-    from i2i.plugins import get_registry, reset_plugins
-    from i2i.resolver import registered_ids, registered_source
+    from i2i.core.plugin_manager import get_registry, reset_plugins
+    from i2i.models.resolver import registered_ids, registered_source
 
     entry = get_registry().get("model_sources", "pix2pix")
     assert entry.source.distribution == "i2i-pix2pix" and entry.source.plugin == "released"

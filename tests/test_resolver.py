@@ -8,11 +8,11 @@ from test_translator import error_line, write_images
 
 import i2i
 from i2i.cli import cli
-from i2i.errors import DataError
-from i2i.hookspecs import hookimpl
-from i2i.plugins import get_plugins, reset_plugins
-from i2i.registry import Source
-from i2i.resolver import fetch_model, registered_ids, resolve_model
+from i2i.core.errors import DataError
+from i2i.core.hookspecs import hookimpl
+from i2i.core.plugin_manager import get_plugins, reset_plugins
+from i2i.core.registry import Source
+from i2i.models.resolver import fetch_model, registered_ids, resolve_model
 
 
 class Shelf:

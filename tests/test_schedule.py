@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from i2i.errors import ConfigError
-from i2i.schedule import LrSchedule
+from i2i.core.errors import ConfigError
+from i2i.training.schedule import LrSchedule
 
 
 def torch_factors(make, epochs: int, scores=None) -> list[float]:

@@ -21,9 +21,9 @@ from PIL import Image
 from test_modeldir import tiny_unet
 
 from i2i.cli import cli
-from i2i.modeldir import model_config, save_model_dir
-from i2i.serve import Limits, TranslationServer, task_palette
-from i2i.translator import Translator
+from i2i.models.modeldir import model_config, save_model_dir
+from i2i.models.translator import Translator
+from i2i.web.serve import Limits, TranslationServer, task_palette
 
 
 def tiny_model_dir(path, task: str = "demo"):

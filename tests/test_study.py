@@ -12,9 +12,9 @@ from conftest import wait_for_state
 from test_serve import request, tiny_model_dir
 
 from i2i.cli import cli
-from i2i.errors import ConfigError, DataError
-from i2i.study import RESPONSE_FIELDS, Protocol, make_study, model_labels, serve_study
-from i2i.study_analysis import analyze, load_responses
+from i2i.core.errors import ConfigError, DataError
+from i2i.web.study import RESPONSE_FIELDS, Protocol, make_study, model_labels, serve_study
+from i2i.web.study_analysis import analyze, load_responses
 from i2i_tasks.demo_data import synthesize
 
 PROTOCOL = ["--practice", "2", "--trials", "4", "--catch", "2"]

@@ -11,11 +11,11 @@ from scipy import ndimage
 
 from conftest import run_python
 from i2i.cli import cli
-from i2i.images import match_channels, to_uint8
-from i2i.lab import srgb_to_lab
-from i2i.pairs import PairDataset, resolve_pair_maker
-from i2i.plugins import get_registry
-from i2i.task_data import task_data_root
+from i2i.core.plugin_manager import get_registry
+from i2i.data.datasets import PairDataset, resolve_pair_maker
+from i2i.data.images import match_channels, to_uint8
+from i2i.data.lab import srgb_to_lab
+from i2i.data.location import task_data_root
 from i2i_tasks.kaist import prepare_kaist
 from i2i_tasks.paper import paper_recipe
 from i2i_tasks.sketch import sketch_to_edges
@@ -32,7 +32,7 @@ def task(name):
 def test_list_shows_every_paper_task_without_importing_torch():
     listing = run_python(["-c", (
         "import sys; from i2i.cli import cli; cli(['list', 'tasks', '--json'], standalone_mode=False); "
-        "from i2i.plugins import get_registry; [e.resolve() for e in get_registry().list('tasks')]; "
+        "from i2i.core.plugin_manager import get_registry; [e.resolve() for e in get_registry().list('tasks')]; "
         "print('torch' in sys.modules)")], env={"I2I_STRICT_PLUGINS": "1"})
     assert listing.returncode == 0, listing.stderr
     entries, torch_imported = listing.stdout.rstrip().rsplit("\n", 1)
@@ -127,7 +127,7 @@ def pairs(root, name, train=False, size=32):
 
 @pytest.mark.parametrize("train", [False, True])
 def test_colorization_pairs_are_lightness_and_ab_and_compose_to_the_photo(photos, train):
-    from i2i.compose import composed, task_compose
+    from i2i.models.compose import composed, task_compose
 
     compose = task_compose(task("colorization"))
     for item in pairs(photos, "colorization", train):

@@ -10,10 +10,10 @@ from click.testing import CliRunner
 from PIL import Image
 from safetensors.torch import load_file
 
-from i2i.atomic import _umask
-from i2i.checkpoint import read_checkpoint_meta
 from i2i.cli import cli
-from i2i.trainer import PairTrainer
+from i2i.core.atomic import _umask
+from i2i.training.checkpoint import read_checkpoint_meta
+from i2i.training.step import PairTrainer
 from i2i_tasks.demo_data import synthesize
 
 TRAIN_PAIRS = 4  # for the shared ``data`` fixture
@@ -279,7 +279,7 @@ def test_relative_data_resumes_from_anywhere_and_files_follow_the_umask(data, tm
 
 
 def test_precision_is_chosen_recorded_and_may_change_on_resume(data, tmp_path, monkeypatch):
-    from i2i.precision import CpuFeatures
+    from i2i.accel.precision import CpuFeatures
 
     monkeypatch.setattr(CpuFeatures, "detect", classmethod(lambda cls: CpuFeatures("AVX2", False, False)))
     run = tmp_path / "run"

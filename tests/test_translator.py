@@ -14,10 +14,10 @@ from test_modeldir import PointwiseGenerator, TileMeanGenerator, config_for, sav
 
 import i2i
 from i2i.cli import cli
-from i2i.errors import ConfigError
-from i2i.images import read_image
-from i2i.tiling import tile_starts
-from i2i.translator import Translator
+from i2i.core.errors import ConfigError
+from i2i.data.images import read_image
+from i2i.models.tiling import tile_starts
+from i2i.models.translator import Translator
 
 
 def translator(generator, name: str = "test", args: dict | None = None, **options) -> Translator:

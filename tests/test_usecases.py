@@ -11,9 +11,9 @@ from click.testing import CliRunner
 import i2i
 from i2i import usecases
 from i2i.cli import cli
-from i2i.errors import ConfigError
-from i2i.plugins import get_plugins, get_registry
-from i2i.train_config import TrainConfig
+from i2i.core.errors import ConfigError
+from i2i.core.plugin_manager import get_plugins, get_registry
+from i2i.training.config import TrainConfig
 from i2i_tasks.demo_data import synthesize
 
 TINY = dict(crop_size=32, load_size=36, epochs=1, epochs_decay=0, log_every=1, generator_args={"ngf": 8},
@@ -133,7 +133,7 @@ def test_why_untrainable_tries_the_networks_at_the_crop_size_without_training():
 def test_ablate_is_a_plugin_command_registered_through_its_entry_point():
     import importlib.util
 
-    assert importlib.util.find_spec("i2i.ablation") is None and importlib.util.find_spec("i2i.cli.ablate") is None
+    assert importlib.util.find_spec("i2i.training.ablation") is None and importlib.util.find_spec("i2i.cli.ablate") is None
     info = get_plugins().plugins["ablation"]
     assert (info.module, info.source.distribution, info.hooks) == ("i2i_plugins.ablate", "i2i-pix2pix",
                                                                    ["register_commands"])

@@ -3,9 +3,9 @@
 import pytest
 import torch
 
-from i2i.checkpoint import load_checkpoint, save_checkpoint
-from i2i.errors import DataError
-from i2i.weight_checks import check_finite
+from i2i.core.errors import DataError
+from i2i.models.weight_checks import check_finite
+from i2i.training.checkpoint import load_checkpoint, save_checkpoint
 
 
 def test_a_checkpoint_with_a_nan_in_an_optimizer_state_is_refused_naming_it(tmp_path):

@@ -7,13 +7,13 @@ import math
 import torch
 from torch import nn
 
-from i2i.components import StepTensors
-from i2i.cpu_conv import GEMM_MAX_POSITIONS_TRAIN, GEMM_MIN_WEIGHT
-from i2i.objective import Objective
-from i2i.plugins import get_registry
-from i2i.train_config import TrainConfig
-from i2i.trainer import PairTrainer
-from i2i.training import build_networks
+from i2i.accel.cpu_conv import GEMM_MAX_POSITIONS_TRAIN, GEMM_MIN_WEIGHT
+from i2i.core.components import StepTensors
+from i2i.core.plugin_manager import get_registry
+from i2i.training.config import TrainConfig
+from i2i.training.objective import Objective
+from i2i.training.run import build_networks
+from i2i.training.step import PairTrainer
 from i2i_plugins.losses import WGANGPLoss
 
 

@@ -8,12 +8,12 @@ from typing import Any
 
 import click
 
-from i2i.errors import UnknownComponentError
-from i2i.registry import KINDS, Entry, normalize_kind
+from i2i.core.errors import UnknownComponentError
+from i2i.core.registry import KINDS, Entry, normalize_kind
 
 
 def _registry():
-    from i2i.plugins import get_registry
+    from i2i.core.plugin_manager import get_registry
 
     return get_registry()
 
@@ -22,7 +22,7 @@ def _registry():
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def plugins_command(as_json: bool) -> None:
     """List installed plugins: distribution, version and the names each registers."""
-    from i2i.plugins import get_plugins
+    from i2i.core.plugin_manager import get_plugins
 
     infos = [info.as_dict() for info in get_plugins().plugins.values()]
     if as_json:

@@ -6,13 +6,13 @@ import json
 
 import click
 
-from i2i.acquire import KINDS, MIRROR_ENV
 from i2i.cli.options import ComponentName, quiet_option
-from i2i.task_data import cached_root, is_complete, location_name, read_marker
+from i2i.data.fetch import KINDS, MIRROR_ENV
+from i2i.data.location import cached_root, is_complete, location_name, read_marker
 
 
 def _task(name: str):
-    from i2i.plugins import get_registry
+    from i2i.core.plugin_manager import get_registry
 
     return get_registry().resolve("tasks", name)
 
@@ -29,7 +29,7 @@ def _human(size: int) -> str:
 
 
 def _status(task) -> dict:
-    from i2i.cache import trusted_digest
+    from i2i.data.cache import trusted_digest
 
     root = cached_root(task)
     sources = []
@@ -68,7 +68,7 @@ def data_group() -> None:
 @quiet_option("No progress output.")
 def get_command(task: str, mirror: str | None, kind: str | None, quiet: bool) -> None:
     """Download TASK's data, verify and extract it into the cache (nothing to do if it is there)."""
-    from i2i.acquire import get_task_data
+    from i2i.data.fetch import get_task_data
 
     root = get_task_data(_task(task), mirror=mirror, kind=kind, progress=not quiet, announce=_announcer(quiet))
     click.echo(f"{task}: {root}")
@@ -86,7 +86,7 @@ def prepare_command(task: str, path: str, quiet: bool) -> None:
     Examples: `i2i data prepare cityscapes --from ~/cityscapes` (holding leftImg8bit/ and gtFine/)
     writes 256x256 photo|labels pairs in train/ and val/; `i2i data prepare thermal2color --from ~/kaist`.
     """
-    from i2i.acquire import prepare_from
+    from i2i.data.fetch import prepare_from
 
     root = prepare_from(_task(task), path, announce=_announcer(quiet))
     click.echo(f"{task}: {root}")
@@ -96,7 +96,7 @@ def prepare_command(task: str, path: str, quiet: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def list_command(as_json: bool) -> None:
     """Tasks, where their data comes from, and whether it is in the cache (with its size)."""
-    from i2i.plugins import get_registry
+    from i2i.core.plugin_manager import get_registry
 
     statuses = [_status(entry.resolve()) for entry in get_registry().list("tasks")]
     if as_json:
@@ -113,7 +113,7 @@ def list_command(as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def info_command(task: str, as_json: bool) -> None:
     """TASK's data: cache folder and state, sources with checksums, and the URL a download would use."""
-    from i2i.acquire import source_url
+    from i2i.data.fetch import source_url
 
     status = _status(_task(task))
     if as_json:

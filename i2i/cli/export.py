@@ -28,7 +28,7 @@ def export_command(model, fmt, out, no_check, checkpoint) -> None:
     PyTorch is printed (ONNX needs onnxruntime: pip install 'i2i-pix2pix[export]'). The file's absolute
     path is printed on stdout.
     """
-    from i2i.export import export_model
+    from i2i.models.export import export_model
 
     result = export_model(model, fmt, out, check=not no_check, checkpoint=checkpoint)
     click.echo(f"wrote {fmt} model to {result.path} (any height and width: padded to multiples of "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from i2i.errors import I2IError
+from i2i.core.errors import I2IError
 
 
 class I2IGroup(click.Group):
@@ -18,7 +18,7 @@ class I2IGroup(click.Group):
     def _add_plugin_commands(self) -> None:
         if not self._plugin_commands_added:
             self._plugin_commands_added = True
-            from i2i.plugins import get_plugins
+            from i2i.core.plugin_manager import get_plugins
 
             get_plugins().add_commands(self)
 

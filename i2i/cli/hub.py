@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from i2i.cli.options import checkpoint_option
-from i2i.errors import ConfigError
+from i2i.core.errors import ConfigError
 
 
 @click.command("push")
@@ -29,8 +29,8 @@ def push_command(source, repo_id, private, revision, token, with_training_state,
     A run dir pushes its final generator (model/), or with --checkpoint best|latest|epoch_N that
     checkpoint's generator (with a model card and that epoch's sample grid).
     """
-    from i2i.hub import push
-    from i2i.resolver import resolve_model
+    from i2i.models.hub import push
+    from i2i.models.resolver import resolve_model
 
     if checkpoint is not None and with_training_state:
         raise ConfigError("--with-training-state uploads the run's latest state beside model/; "
@@ -51,7 +51,7 @@ def _list_upload(source, repo_id: str, include: tuple[str, ...], with_training_s
     """Print every file the push will upload, and the model dir's files it leaves out."""
     from pathlib import Path
 
-    from i2i.hub import left_out, push_target, upload_plan
+    from i2i.models.hub import left_out, push_target, upload_plan
 
     plan = upload_plan(source, push_target(repo_id), include=include, with_training_state=with_training_state)
     click.echo(f"uploading {len(plan)} files to {repo_id}:", err=True)
@@ -76,6 +76,6 @@ def pull_command(model_id, token) -> None:
     $I2I_HOME/models/pix2pix/). Commands that take MODEL pull on demand; with HF_HUB_OFFLINE=1 only cached
     models are used.
     """
-    from i2i.resolver import fetch_model
+    from i2i.models.resolver import fetch_model
 
     click.echo(fetch_model(model_id, token=token))

@@ -7,8 +7,8 @@ import json
 import click
 from click.shell_completion import CompletionItem
 
-from i2i.errors import I2IError
-from i2i.registry import SINGULAR
+from i2i.core.errors import I2IError
+from i2i.core.registry import SINGULAR
 
 
 class ComponentName(click.ParamType):
@@ -19,7 +19,7 @@ class ComponentName(click.ParamType):
         self.name = SINGULAR[kind]
 
     def _registry(self):
-        from i2i.plugins import get_registry
+        from i2i.core.plugin_manager import get_registry
 
         return get_registry()
 
@@ -41,8 +41,8 @@ class LossSpec(click.ParamType):
     name = "loss"
 
     def convert(self, value, param, ctx):
-        from i2i.objective import format_loss_spec, parse_loss_spec
-        from i2i.plugins import get_registry
+        from i2i.core.plugin_manager import get_registry
+        from i2i.training.objective import format_loss_spec, parse_loss_spec
 
         try:
             return format_loss_spec([(get_registry().get("losses", name).name, weight)
@@ -52,7 +52,7 @@ class LossSpec(click.ParamType):
 
 
 def checkpoint_option(command):
-    """``--checkpoint best|latest|epoch_N`` for commands that take MODEL (see :mod:`i2i.run_checkpoint`)."""
+    """``--checkpoint best|latest|epoch_N`` for commands that take MODEL (see :mod:`i2i.training.checkpoint_model`)."""
     return click.option("--checkpoint", metavar="best|latest|epoch_N",
                         help="With a run dir: use this checkpoint's generator instead of model/ (the final one); "
                              "the error lists the checkpoints the run has.")(command)
@@ -97,8 +97,8 @@ def with_metric_options(command):
     return metrics_option(command)
 
 
-PRECISIONS = ("auto", "fp32", "bf16", "fp16")  # i2i.precision.CHOICES, named here without importing torch
-MODES = ("paper", "eval")  # i2i.inference_mode.MODES
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")  # i2i.accel.precision.CHOICES, named here without importing torch
+MODES = ("paper", "eval")  # i2i.models.inference_mode.MODES
 
 
 def device_option(command):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from i2i.cli.options import device_option, hardware_options, mode_option
-from i2i.errors import ConfigError
+from i2i.core.errors import ConfigError
 
 
 @click.command("serve")
@@ -35,10 +35,10 @@ def serve_command(models, host, port, mode, tile, overlap, device, precision, cp
 
     The page's API is documented in the README: GET /api/models, POST /api/translate (image bytes in, PNG out).
     """
-    from i2i.serve import Limits, TranslationServer, task_palette
-    from i2i.translator import Translator
+    from i2i.models.translator import Translator
     from i2i.usecases import warn_if_slow
-    from i2i.webserver import wait_for_interrupt
+    from i2i.web.serve import Limits, TranslationServer, task_palette
+    from i2i.web.server import wait_for_interrupt
 
     if len(set(models)) != len(models):
         raise ConfigError("a MODEL is given twice")

@@ -48,7 +48,7 @@ def make_command(models, task, data, split, out, practice, trials, catch, second
     """
     from tqdm import tqdm
 
-    from i2i.study import Protocol, make_study
+    from i2i.web.study import Protocol, make_study
 
     protocol = Protocol(practice=practice, trials=trials, catch=catch, display_ms=round(seconds * 1000),
                         question=question)
@@ -68,8 +68,8 @@ def make_command(models, task, data, split, out, practice, trials, catch, second
 @click.option("-v", "--verbose", is_flag=True, help="Log every request.")
 def serve_command(folder, host, port, verbose) -> None:
     """Serve a study FOLDER and store each participant's answers in FOLDER/responses/<session>.json."""
-    from i2i.study import serve_study
-    from i2i.webserver import server_url, wait_for_interrupt
+    from i2i.web.server import server_url, wait_for_interrupt
+    from i2i.web.study import serve_study
 
     server = serve_study(Path(folder), host, port, verbose)
     try:
@@ -94,7 +94,7 @@ def analyze_command(responses, out, min_catch, resamples, seed) -> None:
     RESPONSES are CSV/JSON files the study page saved, or folders of them (such as a served study's
     responses/).
     """
-    from i2i.study_analysis import analyze, load_responses, results_table, write_report
+    from i2i.web.study_analysis import analyze, load_responses, results_table, write_report
 
     report = analyze(load_responses(list(responses)), min_catch=min_catch, resamples=resamples, seed=seed)
     markdown, _ = write_report(report, Path(out))

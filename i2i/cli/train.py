@@ -7,10 +7,10 @@ from click.core import ParameterSource
 
 from i2i.cli.options import (ComponentName, LossSpec, device_option, hardware_options, mode_option, parse_key_values,
                              quiet_option, seed_option)
-from i2i.errors import ConfigError, Interrupted
-from i2i.presets import PRESETS
-from i2i.schedule import POLICIES
-from i2i.task import PREPROCESS_MODES
+from i2i.core.errors import ConfigError, Interrupted
+from i2i.core.task import PREPROCESS_MODES
+from i2i.training.presets import PRESETS
+from i2i.training.schedule import POLICIES
 
 # Options that may differ when resuming: they change speed or output, not the run's maths.
 _RUNTIME = {"resume", "device", "precision", "cpu_gemm", "quiet", "num_workers", "channels_last", "epochs",
@@ -110,7 +110,7 @@ def train_command(ctx: click.Context, **options) -> None:
     `i2i train --resume runs/maps-20260101-120000`.
     Several processes: `i2i train --nproc 2 ...` or `torchrun --nproc-per-node 8 -m i2i train ...`.
     """
-    from i2i import distributed
+    from i2i.training import distributed
 
     if options["nproc"] > 1:
         distributed.launch_local(options["nproc"], _command_line(ctx, drop={"nproc"}))
@@ -131,7 +131,7 @@ def train_command(ctx: click.Context, **options) -> None:
 
 def _train(ctx: click.Context, options: dict, device, world) -> None:
     from i2i import usecases
-    from i2i.pairs import describe_data
+    from i2i.data.datasets import describe_data
 
     quiet = options["quiet"] or not world.is_main
     hardware = usecases.Hardware.choose(device, options["precision"], options["cpu_gemm"], options["channels_last"],

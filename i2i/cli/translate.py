@@ -6,7 +6,7 @@ import click
 
 from i2i.cli.options import (ComponentName, checkpoint_option, device_option, hardware_options, mode_option,
                              quiet_option, seed_option)
-from i2i.errors import ConfigError
+from i2i.core.errors import ConfigError
 
 
 @click.command("translate")

@@ -1,0 +1,1 @@
+"""Devices and speed: device choice, precision, and small convolutions on the CPU as one GEMM."""

@@ -1,0 +1,1 @@
+"""Evaluation: metrics over a split's outputs, and their reports."""

@@ -1,0 +1,1 @@
+"""Training: the configuration, the run, the optimisation step, checkpoints and the run dir."""
