@@ -161,7 +161,7 @@ def test_model_card_metadata_usage_and_sample(tmp_path):
     assert {"pix2pix", "gan", "demo"} <= set(card.data.tags)
     assert card.data.metrics == ["l1", "psnr", "ssim"]
     assert "![Sample grid" in card.text and "(samples.png)" in card.text
-    assert "i2i translate MODEL input.png" in card.text and "Translator.load(" in card.text
+    assert "i2i translate MODEL input.png" in card.text and "i2i.load(" in card.text
 
 
 def test_a_model_dir_without_card_gets_one_and_a_local_path_wins(hub, tmp_path, monkeypatch):

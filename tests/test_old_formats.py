@@ -81,3 +81,16 @@ def test_an_old_run_dir_resumes_for_one_more_epoch(old):
     assert {record["epoch"] for record in added} == {3}
     assert [record["step"] for record in added if "loss_d" in record] == [5, 6]
     assert any("val" in record for record in added)
+
+
+def test_the_python_snippet_of_older_model_cards_still_runs(old):
+    """Cards written before the package was grouped say ``from i2i.translator import Translator``; new cards
+    say ``i2i.load``. Both load the old model dir and translate as the old version did."""
+    import i2i
+    from i2i.translator import Translator
+
+    expected = pixels(FIXTURE / "expected" / "input.png")
+    for translator in (Translator.load(old / "model", device="cpu", seed=0), i2i.load(old / "model", device="cpu", seed=0)):
+        out = np.asarray(translator.translate(old / "input.png").convert("RGB"), dtype=np.int16)
+        assert out.shape == expected.shape == (32, 32, 3)
+        assert np.abs(out - expected).max() <= 1

@@ -67,9 +67,9 @@ i2i translate {model_id} input.png -o out/
 ```
 
 ```python
-from i2i.models.translator import Translator
+import i2i
 
-translator = Translator.load("{model_id}")
+translator = i2i.load("{model_id}")
 translator.translate("input.png").save("output.png")
 ```
 
