@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import click
 
-from i2i.cli.options import (ComponentName, checkpoint_option, device_option, hardware_options, mode_option,
-                             parse_metric_args, quiet_option, seed_option, with_metric_options)
+from i2i.cli.options import ComponentName, parse_metric_args, split_run_options, with_metric_options
 
 
 @click.command("eval")
@@ -20,12 +19,7 @@ from i2i.cli.options import (ComponentName, checkpoint_option, device_option, ha
 @click.option("--size", type=int, help="Without MODEL: the size pairs are resized to [the outputs' height].")
 @click.option("-o", "--out", type=click.Path(file_okay=False),
               help="Report folder [RUN/eval-<split>, MODEL-eval-<split>, or OUTPUTS-eval-<split>].")
-@mode_option()
-@device_option
-@hardware_options
-@seed_option("Seed for paper mode's dropout.")
-@quiet_option()
-@checkpoint_option
+@split_run_options
 def eval_command(model, task, data, split, num_test, metrics, metric_args, outputs, size, out, mode, device,
                  precision, cpu_gemm, seed, quiet, checkpoint) -> None:
     """Score MODEL's outputs on a split (or existing --outputs) with the paper's metrics.

@@ -133,3 +133,12 @@ def seed_option(help: str, default: int | None = 0):
 def quiet_option(help: str = "No progress bar.", short: bool = True):
     """``--quiet`` (and ``-q`` where ``short``); ``help`` says what this command leaves out."""
     return click.option(*(("-q", "--quiet") if short else ("--quiet",)), is_flag=True, help=help)
+
+
+def split_run_options(command):
+    """What ``i2i eval`` and ``i2i test`` take to run MODEL over a split: mode, device, precision, seed, quiet and
+    checkpoint."""
+    for option in reversed((mode_option(), device_option, hardware_options, seed_option("Seed for paper mode's dropout."),
+                            quiet_option(), checkpoint_option)):
+        command = option(command)
+    return command

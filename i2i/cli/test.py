@@ -5,8 +5,7 @@ from __future__ import annotations
 import click
 
 from i2i.cli.eval import echo_skipped
-from i2i.cli.options import (ComponentName, checkpoint_option, device_option, hardware_options, metrics_option,
-                             mode_option, quiet_option, seed_option)
+from i2i.cli.options import ComponentName, metrics_option, split_run_options
 
 
 @click.command("test")
@@ -17,12 +16,7 @@ from i2i.cli.options import (ComponentName, checkpoint_option, device_option, ha
 @click.option("--num-test", type=click.IntRange(min=1), help="Only the first N pairs of the split (by name) [all].")
 @metrics_option
 @click.option("-o", "--out", type=click.Path(file_okay=False), help="Output folder [RUN/test-<split>, or MODEL-test-<split>].")
-@mode_option()
-@device_option
-@hardware_options
-@seed_option("Seed for paper mode's dropout.")
-@quiet_option()
-@checkpoint_option
+@split_run_options
 def test_command(model, task, data, split, num_test, metrics, out, mode, device, precision, cpu_gemm, seed, quiet,
                  checkpoint) -> None:
     """Translate a data split with MODEL; write images, index.html (input | output | target) and metrics.json.
