@@ -107,7 +107,7 @@ def test_bombs_are_refused_by_total_and_by_ratio_before_filling_the_disk(tmp_pat
     assert not (tmp_path / "out").exists()
     monkeypatch.setenv(MAX_RATIO_ENV, "1e6")
     monkeypatch.setenv(MAX_BYTES_ENV, str(20 << 20))
-    with pytest.raises(ArchiveTooLargeError, match=f"25,165,824 bytes, more than the limit of 20,971,520 bytes"):
+    with pytest.raises(ArchiveTooLargeError, match="25,165,824 bytes, more than the limit of 20,971,520 bytes"):
         extract(archive, tmp_path / "out")
     monkeypatch.setenv(MAX_BYTES_ENV, "1e9")
     assert len(list((extract(archive, tmp_path / "out") / "set" / "train").iterdir())) == 3

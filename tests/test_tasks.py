@@ -13,7 +13,7 @@ from conftest import run_python
 from i2i.cli import cli
 from i2i.core.plugin_manager import get_registry
 from i2i.data.datasets import PairDataset, resolve_pair_maker
-from i2i.data.images import match_channels, to_uint8
+from i2i.data.images import to_uint8
 from i2i.data.lab import srgb_to_lab
 from i2i.data.location import task_data_root
 from i2i_tasks.kaist import prepare_kaist

@@ -1,4 +1,5 @@
-"""Click parameter types shared by commands: registry-backed component names, KEY=VALUE arguments."""
+"""What commands share: registry-backed component names, KEY=VALUE arguments, and the options defined once
+(device, precision, mode, seed, quiet, checkpoint, metrics)."""
 
 from __future__ import annotations
 
