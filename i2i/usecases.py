@@ -299,7 +299,7 @@ def evaluate(model: str | Path | None = None, *, task: str | None = None, data: 
     """Translate a split of a task's data with ``model`` (or score existing ``outputs``) and score it.
 
     ``model`` is a model dir, a run dir (``checkpoint``: best, latest or epoch_N instead of its model/), a Hub
-    id or a released id. ``task`` [the model's] says how the data is laid out and which metrics to use
+    id or a model source's id. ``task`` [the model's] says how the data is laid out and which metrics to use
     (``metrics``: see :func:`metric_names`; ``metric_args`` per metric); ``data`` [a run's own, else the
     task's cache]; ``split`` [test, else val]; ``size``: without a model, the size pairs are resized to [the
     outputs']. Writes metrics.json, summary.md, index.html and images/ into ``out`` [RUN/<report>-<split>,
@@ -396,7 +396,7 @@ def translate(model, inputs: Iterable[str | Path], out: str | Path, *, mode: str
               quiet: bool = False, registry=None) -> Translation:
     """Translate image files, folders and globs with ``model`` into ``out/<stem>.png`` (a stem seen before
     gets -2, -3, ...). ``model`` is a model dir, a run dir (``checkpoint``: best, latest or epoch_N), a Hub
-    id, a released id, or a :class:`~i2i.models.translator.Translator` from :func:`i2i.load` (which keeps the
+    id, a model source's id, or a :class:`~i2i.models.translator.Translator` from :func:`i2i.load` (which keeps the
     device, mode, tiling and seed it was loaded with); ``tile``/``overlap``, ``mode``, ``batch_size``,
     ``seed`` and ``task`` (its input preprocessing first) are ``i2i translate``'s options."""
     from tqdm import tqdm

@@ -71,9 +71,8 @@ def pull_command(model_id, token) -> None:
     """Download a model into the Hugging Face cache and print its local path.
 
     ORG/NAME[@REV] is a Hub model repo (REV: a branch, tag or commit sha), or an id a plugin's model source
-    offers (`i2i list model_sources`), such as the authors' released checkpoints pix2pix/facades_label2photo,
-    pix2pix/sat2map, pix2pix/map2sat, pix2pix/edges2shoes, pix2pix/day2night (converted once into
-    $I2I_HOME/models/pix2pix/). Commands that take MODEL pull on demand; with HF_HUB_OFFLINE=1 only cached
+    offers (`i2i list model_sources`; `i2i info SOURCE` lists its ids), such as pix2pix/sat2map, one of the
+    authors' released checkpoints. Commands that take MODEL pull on demand; with HF_HUB_OFFLINE=1 only cached
     models are used.
     """
     from i2i.models.resolver import fetch_model

@@ -29,8 +29,8 @@ def serve_command(models, host, port, mode, tile, overlap, device, precision, cp
                   verbose) -> None:
     """Serve a page to draw or upload an image, translate it with MODEL and download the output.
 
-    MODEL is anything `i2i translate` takes: a run dir, a model dir, a Hub id ORG/NAME[@REV] or a released
-    id such as pix2pix/facades_label2photo. Several MODELs get a picker. Label-map tasks (demo, facades,
+    MODEL is anything `i2i translate` takes: a run dir, a model dir, a Hub id ORG/NAME[@REV] or a model
+    source's id such as pix2pix/facades_label2photo. Several MODELs get a picker. Label-map tasks (demo, facades,
     cityscapes) draw with their label colours.
 
     The page's API is documented in the README: GET /api/models, POST /api/translate (image bytes in, PNG out).

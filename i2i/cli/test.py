@@ -21,7 +21,7 @@ def test_command(model, task, data, split, num_test, metrics, out, mode, device,
                  checkpoint) -> None:
     """Translate a data split with MODEL; write images, index.html (input | output | target) and metrics.json.
 
-    MODEL is a model dir, a run dir, a Hub id ORG/NAME[@REV] or a released id such as pix2pix/sat2map.
+    MODEL is a model dir, a run dir, a Hub id ORG/NAME[@REV] or a model source's id such as pix2pix/sat2map.
     A run dir gives its final generator (model/), or with --checkpoint best|latest|epoch_N that
     checkpoint's (reports then go to RUN/test-<split>-<checkpoint>).
 

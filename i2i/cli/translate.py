@@ -35,8 +35,8 @@ def translate_command(ctx, model, inputs, out, mode, tile, overlap, device, prec
                       task, skip_bad_images, quiet, checkpoint) -> None:
     """Translate images with MODEL into OUT/<stem>.png.
 
-    MODEL is a model dir, a run dir, a Hub id ORG/NAME[@REV] (pulled on demand) or a released id
-    such as pix2pix/facades_label2photo. A run dir gives its final generator (model/), or with
+    MODEL is a model dir, a run dir, a Hub id ORG/NAME[@REV] (pulled on demand) or a model source's
+    id such as pix2pix/facades_label2photo. A run dir gives its final generator (model/), or with
     --checkpoint best|latest|epoch_N that checkpoint's.
 
     Each INPUT is an image file, a folder (its images) or a glob such as 'photos/*.jpg'. Any image
