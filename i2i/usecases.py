@@ -214,13 +214,13 @@ def resumed(run_dir: Path | str, *, epochs: int | None = None, epochs_decay: int
         yield session
 
 
-def fit(session: TrainingRun, trackers: Iterable[str] = ()) -> Path:
-    """Train ``session`` to the end of its schedule, also logging to the named experiment ``trackers``;
-    return its model dir. Ctrl-C saves a resumable checkpoint and raises :class:`~i2i.core.errors.Interrupted`."""
+def fit(session: TrainingRun, trackers: Iterable[str] = (), registry=None) -> Path:
+    """Train ``session`` to the end of its schedule, also logging to the named experiment ``trackers`` (of
+    ``registry`` [the installed plugins']); return its model dir. Ctrl-C saves a resumable checkpoint and raises :class:`~i2i.core.errors.Interrupted`."""
     from i2i.training.trackers import open_trackers
 
     if distributed.world().is_main:
-        session.monitor.trackers = open_trackers(tuple(trackers), session.run.path, session.config.as_dict())
+        session.monitor.trackers = open_trackers(tuple(trackers), session.run.path, session.config.as_dict(), registry)
     try:
         return session.fit()
     finally:
@@ -246,7 +246,7 @@ def train(config: TrainConfig | str = "demo", out: Path | str | None = None, *, 
     hardware = hardware or _chosen(device, precision, cpu_gemm)
     with started(config, out, registry=registry, hardware=hardware, quiet=quiet, datasets=datasets,
                  reuse=reuse) as session:
-        fit(session, trackers)
+        fit(session, trackers, registry)
         return session.run.path
 
 
@@ -264,7 +264,7 @@ def resume(run_dir: Path | str, *, epochs: int | None = None, epochs_decay: int 
     hardware = _chosen(device, precision, cpu_gemm)
     with resumed(run_dir, epochs=epochs, epochs_decay=epochs_decay, registry=registry, hardware=hardware,
                  quiet=quiet) as session:
-        fit(session, trackers)
+        fit(session, trackers, registry)
         return session.run.path
 
 

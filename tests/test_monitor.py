@@ -98,6 +98,16 @@ def test_without_a_terminal_a_plain_line_per_logged_step(tmp_path, capsys):
     assert capsys.readouterr().err == ""
 
 
+def test_trackers_come_from_the_registry_given(tmp_path):
+    class Recorder:
+        def __init__(self, run_dir, config):
+            self.opened = (run_dir, config)
+
+    registry = types.SimpleNamespace(resolve=lambda kind, name: Recorder if (kind, name) == ("trackers", "mine") else None)
+    [tracker] = open_trackers(["mine"], tmp_path, {"task": "demo"}, registry)
+    assert isinstance(tracker, Recorder) and tracker.opened == (tmp_path, {"task": "demo"})
+
+
 def test_tensorboard_tracker_writes_scalars_and_sample_grids(tmp_path):
     pytest.importorskip("tensorboard")
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator

@@ -40,11 +40,13 @@ def scalars(record: dict[str, Any]) -> dict[str, float]:
     return found
 
 
-def open_trackers(names: Sequence[str], run_dir: Path, config: dict[str, Any]) -> list[Tracker]:
-    """The registered trackers ``names`` opened for ``run_dir`` (unknown names: the registry's error)."""
-    from i2i.core.plugin_manager import get_registry
+def open_trackers(names: Sequence[str], run_dir: Path, config: dict[str, Any], registry=None) -> list[Tracker]:
+    """The trackers ``names`` of ``registry`` [the installed plugins'] opened for ``run_dir`` (unknown names: the
+    registry's error)."""
+    if registry is None:
+        from i2i.core.plugin_manager import get_registry
 
-    registry = get_registry()
+        registry = get_registry()
     opened: list[Tracker] = []
     try:
         for name in names:
