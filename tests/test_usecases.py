@@ -74,6 +74,8 @@ def test_fields_go_with_a_task_name_not_with_a_config(trained):
     _, config, _, _ = trained
     with pytest.raises(ConfigError, match="with a task name"):
         i2i.train(config, epochs=3)
+    with pytest.raises(ConfigError, match="unknown training config fields: epoch$"):
+        i2i.new_config("demo", epoch=3)
 
 
 def test_resume_extends_the_schedule(trained):

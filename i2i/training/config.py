@@ -64,6 +64,9 @@ class TrainConfig(Recipe):
     def from_task(cls, task: Task, **overrides: Any) -> "TrainConfig":
         """The task's recipe and defaults, then every override that is not None. The task's network arguments
         apply to its own generator / discriminator, with the overrides' arguments merged over them."""
+        unknown = set(overrides) - {f.name for f in fields(cls)}
+        if unknown:
+            raise ConfigError(f"unknown training config fields: {', '.join(sorted(unknown))}")
         base = {
             "task": task.name,
             "generator": task.generator,
