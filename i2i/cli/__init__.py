@@ -14,8 +14,9 @@ from i2i.cli.group import I2IGroup
 def cli() -> None:
     """i2i: train, use and share paired image-to-image translation models (pix2pix).
 
-    Components (generators, discriminators, losses, tasks, metrics) come from plugins;
-    `i2i plugins` shows which are installed and `i2i list` what they provide.
+    Components (generators, discriminators, losses, tasks, metrics, trackers, model sources) and
+    some commands (such as `ablate`) come from plugins; `i2i plugins` shows which are installed and
+    `i2i list` what they provide.
     """
 
 
