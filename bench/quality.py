@@ -2,7 +2,7 @@
 
 Not a test: it builds data from real photos, trains, and writes the table of bench/QUALITY.md.
 
-    python bench/quality.py data  --out DATA [--debs DIR]   # photos → 72-px crops split by source picture
+    python bench/quality.py data  --out DATA [--debs DIR] [--first-26]  # photos → 72-px crops split by source picture
     python bench/quality.py baselines --data DATA --out OUT  # trivial baselines on each task's test split
     python bench/quality.py table --out OUT                  # the markdown table from OUT/*.json
 
@@ -59,8 +59,8 @@ def fetch_debs(folder: Path) -> Path:
     return root
 
 
-def photos(debs: Path) -> dict[str, Image.Image]:
-    """Every source photo by name, as RGB PIL images."""
+def photos(debs: Path, first_26: bool = False) -> dict[str, Image.Image]:
+    """Every source photo by name, as RGB PIL images (``first_26``: only the first two sessions' photos)."""
     import skimage.data
 
     def sample(name: str) -> np.ndarray:
@@ -74,6 +74,8 @@ def photos(debs: Path) -> dict[str, Image.Image]:
         found[name] = Image.open(largest).convert("RGB")
     for name in LOMIRI:
         found[name] = Image.open(debs / "usr/share/backgrounds" / f"{name}.jpg").convert("RGB")
+    if first_26:
+        return found
     for name in MATE:
         found[name] = Image.open(debs / "usr/share/backgrounds/mate/nature" / f"{name}.jpg").convert("RGB")
     import matplotlib.cbook
@@ -100,16 +102,19 @@ def write_crops(name: str, photo: Image.Image, folder: Path, short_side: int = S
     return count
 
 
-def build_data(out: Path, debs: Path | None) -> dict[str, int]:
+def build_data(out: Path, debs: Path | None, first_26: bool = False) -> dict[str, int]:
+    """Crops of every photo into OUT/{train,val,test}; ``first_26``: the first two sessions' data (26 photos, one
+    scale: 400 / 68 / 132 crops)."""
     debs = debs or fetch_debs(Path(tempfile.mkdtemp(prefix="i2i-quality-debs-")))
     counts: dict[str, int] = {}
     for split in ("train", "val", "test"):
         (out / split).mkdir(parents=True, exist_ok=True)
-    for name, photo in photos(debs).items():
+    found = photos(debs, first_26)
+    for name, photo in found.items():
         split = split_of(name)
-        for short_side in TRAIN_SHORT_SIDES if split == "train" else (SHORT_SIDE,):
+        for short_side in TRAIN_SHORT_SIDES if split == "train" and not first_26 else (SHORT_SIDE,):
             counts[split] = counts.get(split, 0) + write_crops(name, photo, out / split, short_side)
-    names = (*SKIMAGE, *MATPLOTLIB, *PLASMA, *LOMIRI, *MATE)
+    names = [n for n in (*SKIMAGE, *MATPLOTLIB, *PLASMA, *LOMIRI, *MATE) if n in found]
     (out / "sources.json").write_text(json.dumps(
         {split: [n for n in names if split_of(n) == split] for split in counts}, indent=1))
     return counts
@@ -199,6 +204,7 @@ def main() -> None:
     data = sub.add_parser("data")
     data.add_argument("--out", type=Path, required=True)
     data.add_argument("--debs", type=Path, help="Folder where the wallpaper packages are already unpacked.")
+    data.add_argument("--first-26", action="store_true", help="Only the first two sessions' 26 photos, one scale.")
     base = sub.add_parser("baselines")
     base.add_argument("--data", type=Path, required=True)
     base.add_argument("--out", type=Path, required=True)
@@ -206,7 +212,7 @@ def main() -> None:
     tab.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     if args.command == "data":
-        print(json.dumps(build_data(args.out, args.debs)))
+        print(json.dumps(build_data(args.out, args.debs, args.first_26)))
     elif args.command == "baselines":
         score_baselines(args.data, args.out)
     else:
