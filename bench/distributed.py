@@ -129,7 +129,7 @@ def main() -> None:
     medians = {name: statistics.median(values) for name, values in rates.items()}
     names = [c["name"] for c in configs]
     distributed_rate = medians[names[1]]
-    print(f"| configuration | img/s (median) | rounds | min | max |\n|---|---:|---:|---:|---:|")
+    print("| configuration | img/s (median) | rounds | min | max |\n|---|---:|---:|---:|---:|")
     for name in names:
         print(f"| {name} | {medians[name]:.3f} | {len(rates[name])} | {min(rates[name]):.3f} | {max(rates[name]):.3f} |")
     if args.device == "cpu":

@@ -27,7 +27,6 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image
-from torchvision.transforms.v2 import functional as F
 
 
 CROP, SHORT_SIDE = 72, 288

@@ -171,6 +171,18 @@ def test_env_var_syntax(value, loaded):
     assert {source.plugin for source in sources if selection.loads(source)} == loaded
 
 
+def test_a_selection_that_matches_no_plugin_is_named_in_a_warning(monkeypatch, capsys):
+    """A typo in I2I_PLUGINS (``mien`` for ``mine``) would otherwise load the built-ins alone without a word."""
+    sources = [Source("mine", "mine-plugin", "1.0"), Source("unet-builtin", "i2i-pix2pix", "0.1")]
+    assert Selection.parse("mien,-nope,-unet-*").unmatched(sources) == ["mien", "nope"]
+    assert Selection.parse(None).unmatched(sources) == []
+    monkeypatch.setenv("I2I_PLUGINS", "mien")
+    plugins = PluginSet(strict=False).load_entry_points()
+    assert any("I2I_PLUGINS names 'mien', which matches no installed plugin" in w for w in plugins.warnings)
+    assert "'mien'" in capsys.readouterr().err
+    assert "generators" in plugins.plugins  # the built-ins still load
+
+
 def test_plugin_selection_is_documented_where_users_look():
     for text in ((ROOT / "CONTRIBUTING.md").read_text(), (ROOT / "README.md").read_text(), plugins_module.__doc__):
         assert "I2I_PLUGINS" in text and "mine,-i2i-pix2pix" in text

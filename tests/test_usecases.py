@@ -137,7 +137,7 @@ def test_ablate_is_a_plugin_command_registered_through_its_entry_point():
 
     assert importlib.util.find_spec("i2i.training.ablation") is None and importlib.util.find_spec("i2i.cli.ablate") is None
     info = get_plugins().plugins["ablation"]
-    assert (info.module, info.source.distribution, info.hooks) == ("i2i_plugins.ablate", "i2i-pix2pix",
+    assert (info.module, info.source.distribution, info.hooks) == ("i2i_plugins.ablation_command", "i2i-pix2pix",
                                                                    ["register_commands"])
     command = cli.get_command(None, "ablate")
-    assert command.callback.__module__ == "i2i_plugins.ablate"
+    assert command.callback.__module__ == "i2i_plugins.ablation_command"

@@ -4,7 +4,8 @@ Environment:
   I2I_PLUGINS         which plugins load: comma-separated entry point or distribution names, shell-style
                       patterns allowed. The built-in plugins (distribution i2i-pix2pix) always load unless
                       excluded; a name loads that third-party plugin (the others are skipped); ``-NAME`` skips
-                      a plugin, built-in or not; a list of exclusions only starts from every plugin.
+                      a plugin, built-in or not; a list of exclusions only starts from every plugin;
+                      a name that matches no installed plugin is warned about.
                       Unset: every installed plugin. ``mine``: the built-ins and mine. Empty: the built-ins
                       only. ``-clash``: all but clash. ``mine,-i2i-pix2pix``: mine alone. ``-*``: none.
   I2I_STRICT_PLUGINS  "1": a failing plugin raises instead of warning, and unknown hooks fail
@@ -76,14 +77,20 @@ class Selection:
         return cls(None if excluded and not named else named, excluded)
 
     def loads(self, source: Source) -> bool:
-        def matches(pattern: str) -> bool:
-            return (fnmatch.fnmatchcase(source.plugin, pattern)
-                    or fnmatch.fnmatchcase(_canonical(source.distribution), _canonical(pattern)))
-
-        if any(matches(pattern) for pattern in self.excluded):
+        if any(_matches(source, pattern) for pattern in self.excluded):
             return False
         builtin = _canonical(source.distribution) == BUILTIN_DISTRIBUTION
-        return builtin or self.named is None or any(matches(pattern) for pattern in self.named)
+        return builtin or self.named is None or any(_matches(source, pattern) for pattern in self.named)
+
+    def unmatched(self, sources: list[Source]) -> list[str]:
+        """The names and patterns that match no installed plugin (most likely typos)."""
+        return [pattern for pattern in (*(self.named or ()), *self.excluded)
+                if not any(_matches(source, pattern) for source in sources)]
+
+
+def _matches(source: Source, pattern: str) -> bool:
+    return (fnmatch.fnmatchcase(source.plugin, pattern)
+            or fnmatch.fnmatchcase(_canonical(source.distribution), _canonical(pattern)))
 
 
 def _one_line(exc: BaseException) -> str:
@@ -105,9 +112,13 @@ class PluginSet:
     def load_entry_points(self) -> "PluginSet":
         """Import, register and call every selected entry point; failures warn (or raise when strict)."""
         selection = Selection.parse(os.environ.get(ENV_PLUGINS))
-        for ep in sorted(entry_points(group=GROUP), key=lambda e: e.name):
-            dist = ep.dist
-            source = Source(ep.name, dist.name if dist else "unknown", dist.version if dist else "unknown")
+        installed = sorted(entry_points(group=GROUP), key=lambda e: e.name)
+        sources = [Source(ep.name, ep.dist.name if ep.dist else "unknown", ep.dist.version if ep.dist else "unknown")
+                   for ep in installed]
+        for name in selection.unmatched(sources):
+            self._warn(f"{ENV_PLUGINS} names {name!r}, which matches no installed plugin "
+                       f"(installed: {', '.join(sorted({s.plugin for s in sources}))})")
+        for ep, source in zip(installed, sources):
             if not selection.loads(source):
                 continue
             try:
@@ -174,9 +185,13 @@ class PluginSet:
             self._call(self.pm.get_plugin(info.source.plugin), "register_commands", info.source, cli=cli)
 
     def _fail(self, source: Source, what: str, exc: BaseException) -> None:
-        message = f"plugin {source.plugin!r} from {source.distribution} {source.version} {what}: {_one_line(exc)}"
+        self._warn(f"plugin {source.plugin!r} from {source.distribution} {source.version} {what}: {_one_line(exc)}",
+                   exc)
+
+    def _warn(self, message: str, cause: BaseException | None = None) -> None:
+        """One warning line on stderr (a PluginLoadError when strict)."""
         if self.strict:
-            raise PluginLoadError(message) from exc
+            raise PluginLoadError(message) from cause
         self.warnings.append(message)
         print(f"i2i: warning: {message}", file=sys.stderr)
 
