@@ -71,6 +71,7 @@ def test_a_registered_id_wins_over_a_hub_repo_and_other_ids_go_to_the_hub(shelf,
         line = error_line(CliRunner().invoke(cli, ["translate", "shelf/absent", str(tmp_path / "in"), "-o",
                                                    str(tmp_path / "out")]))
         assert "shelf/absent is not a local folder, and no model repo shelf/absent" in line
+        assert "(model source 'shelf' offers shelf/tiny, shelf/me)" in line  # a typo of a source's id: its ids
 
 
 def test_what_is_not_a_model_is_one_clear_error(tmp_path):

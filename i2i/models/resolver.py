@@ -44,17 +44,18 @@ def registered_source(spec: str) -> tuple[ModelSource, str] | None:
     return (source, model) if model in source.models() else None
 
 
-def registered_ids() -> list[str]:
-    """Every id the registered model sources offer, e.g. ``pix2pix/sat2map``."""
+def registered_ids(namespace: str | None = None) -> list[str]:
+    """Every id the registered model sources (or the one registered as ``namespace``) offer, e.g.
+    ``pix2pix/sat2map``."""
     from i2i.core.plugin_manager import get_registry
 
     return [f"{entry.name}/{model}" for entry in get_registry().list("model_sources")
-            for model in entry.resolve().models()]
+            if namespace in (None, entry.name, *entry.aliases) for model in entry.resolve().models()]
 
 
 def fetch_model(spec: str, *, token: str | None = None) -> Path:
     """The local model dir for a registered source's id or a Hub id (what ``i2i pull`` does)."""
-    from i2i.models.hub import parse_hub_id, pull
+    from i2i.models.hub import HubError, parse_hub_id, pull
     from i2i.models.modeldir import local_model_dir
 
     found = registered_source(spec)
@@ -64,7 +65,13 @@ def fetch_model(spec: str, *, token: str | None = None) -> Path:
     if parse_hub_id(spec) is None:
         raise DataError(f"{spec!r} is not a Hub model id (ORG/NAME or ORG/NAME@REVISION) nor an id a model source "
                         f"offers ({', '.join(registered_ids()) or 'none registered'})")
-    return pull(spec, token=token)
+    try:
+        return pull(spec, token=token)
+    except HubError as exc:
+        offered = registered_ids(spec.partition("/")[0])  # NAME/typo of a registered source: say what it has
+        if offered:
+            raise HubError(f"{exc} (model source {spec.partition('/')[0]!r} offers {', '.join(offered)})") from None
+        raise
 
 
 def resolve_model(model: str | Path, checkpoint: str | None = None, *, token: str | None = None) -> Path:
