@@ -217,8 +217,10 @@ def test_crash_while_writing_keeps_the_old_weights(tmp_path, test_generators, mo
 @pytest.mark.parametrize("args, channels, fragment", [
     ({"ngf": -1}, (3, 3), "ngf=-1 is out of range; expected a whole number from 1 to 256"),
     ({"ngf": 100000}, (3, 3), "ngf=100000 is out of range"),
-    ({"ngf": 8.5}, (3, 3), "ngf=8.5 is out of range"),
-    ({"ngf": True}, (3, 3), "ngf=True is out of range"),
+    ({"ngf": 8.5}, (3, 3), "ngf=8.5 is not a whole number; expected a whole number from 1 to 256"),
+    ({"ngf": True}, (3, 3), "ngf=True is not a whole number"),
+    ({"ngf": "abc"}, (3, 3), "ngf='abc' is not a whole number"),
+    ({"dropout": "x"}, (3, 3), "dropout='x' is not a number; expected a number from 0.0 to 1.0"),
     ({"dropout": 5.0}, (3, 3), "dropout=5.0 is out of range; expected a number from 0.0 to 1.0"),
     ({}, (-3, 3), "in_channels=-3 is out of range"),
 ])

@@ -32,7 +32,8 @@ def check_arguments(factory: Any, kind: str, name: str, args: Mapping[str, Any])
         number = isinstance(value, int) if whole else isinstance(value, (int, float))
         if isinstance(value, bool) or not number or not low <= value <= high:
             what = "a whole number" if whole else "a number"
-            raise ConfigError(f"{kind} {name!r}: {key}={value!r} is out of range; expected {what} from {low} to {high}")
+            problem = "is out of range" if number and not isinstance(value, bool) else f"is not {what}"
+            raise ConfigError(f"{kind} {name!r}: {key}={value!r} {problem}; expected {what} from {low} to {high}")
 
 
 class Generator(nn.Module):
