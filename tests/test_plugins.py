@@ -123,6 +123,7 @@ def test_builtins_are_listed_by_distribution():
     assert set(plugins["generators"]["registers"]["generators"]) >= {"unet", "encdec"}
     assert set(plugins["discriminators"]["registers"]["discriminators"]) >= {"pixel", "patch16", "patch70", "image286"}
     assert set(plugins["objectives"]["registers"]["losses"]) >= {"l1", "gan", "cgan"}
+    assert plugins["ablation"]["registers"] == {"commands": ["ablate"]}  # a plugin that only adds commands
 
 
 def test_broken_plugin_gives_one_warning_and_list_still_works(site):

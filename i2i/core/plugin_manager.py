@@ -180,9 +180,12 @@ class PluginSet:
         return True
 
     def add_commands(self, cli: Any) -> None:
-        """Let every plugin add click commands to ``cli``."""
+        """Let every plugin add click commands to ``cli``; what each added is recorded in its ``registers``."""
         for info in self.plugins.values():
+            before = set(cli.commands)
             self._call(self.pm.get_plugin(info.source.plugin), "register_commands", info.source, cli=cli)
+            if added := sorted(set(cli.commands) - before):
+                info.registers["commands"] = added
 
     def _fail(self, source: Source, what: str, exc: BaseException) -> None:
         self._warn(f"plugin {source.plugin!r} from {source.distribution} {source.version} {what}: {_one_line(exc)}",
