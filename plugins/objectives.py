@@ -5,7 +5,7 @@ from i2i.api import hookimpl
 
 @hookimpl
 def register_losses(register):
-    register("l1", "i2i_plugins.losses:L1Loss", description="L1 distance to the target (weighted by --lambda-l1)")
+    register("l1", "i2i_plugins.losses:L1Loss", description="L1 distance to the target; weight --lambda-l1 (the paper: 100) or W in --loss l1:W")
     register("gan", "i2i_plugins.losses:GANLoss",
              description="Unconditional GAN loss: D sees only the output (BCE, non-saturating G)")
     register("cgan", "i2i_plugins.losses:ConditionalGANLoss",
