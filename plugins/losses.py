@@ -1,4 +1,4 @@
-"""The paper's objective terms (L1, GAN, cGAN) and common GAN flavours (LSGAN, hinge, the port's WGAN-GP)."""
+"""The paper's objective terms (L1, GAN, cGAN), squared error (L2) and common GAN flavours (LSGAN, hinge, the port's WGAN-GP)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,13 @@ class L1Loss(LossTerm):
 
     def generator_loss(self, step: StepTensors) -> torch.Tensor:
         return self.weight * F.l1_loss(step.fake_b.float(), step.real_b.float())
+
+
+class L2Loss(LossTerm):
+    """``weight * mean (y - G(x))^2``: not in the paper; the mean it converges to is what PSNR rewards."""
+
+    def generator_loss(self, step: StepTensors) -> torch.Tensor:
+        return self.weight * F.mse_loss(step.fake_b.float(), step.real_b.float())
 
 
 class GANLoss(LossTerm):

@@ -6,6 +6,9 @@ from i2i.api import hookimpl
 @hookimpl
 def register_losses(register):
     register("l1", "i2i_plugins.losses:L1Loss", description="L1 distance to the target; weight --lambda-l1 (the paper: 100) or W in --loss l1:W")
+    register("l2", "i2i_plugins.losses:L2Loss",
+             description="Squared error to the target (not in the paper): for per-pixel fidelity (PSNR); "
+                         "weight W in --loss l2:W, default 1")
     register("gan", "i2i_plugins.losses:GANLoss",
              description="Unconditional GAN loss: D sees only the output (BCE, non-saturating G)")
     register("cgan", "i2i_plugins.losses:ConditionalGANLoss",
