@@ -61,8 +61,8 @@ class ReferenceStep:
 
     def __init__(self, loss: str, generator, discriminator):
         terms = loss.split("+")
-        self.l1 = "l1" in terms
-        self.flavour = next((t for t in terms if t != "l1"), None)
+        self.l1, self.l2 = "l1" in terms, "l2" in terms
+        self.flavour = next((t for t in terms if t not in ("l1", "l2")), None)
         self.generator, self.discriminator = generator, discriminator
         self.opt_g = torch.optim.Adam(generator.parameters(), lr=LR, betas=BETAS)
         self.opt_d = torch.optim.Adam(discriminator.parameters(), lr=LR, betas=BETAS) if self.flavour else None
@@ -96,6 +96,10 @@ class ReferenceStep:
             g_l1 = LAMBDA * (fake - y).abs().mean()
             losses["loss_g_l1"] = g_l1.item()
             g_total = g_total + g_l1
+        if self.l2:
+            g_l2 = ((fake - y) ** 2).mean()  # weight 1
+            losses["loss_g_l2"] = g_l2.item()
+            g_total = g_total + g_l2
         self.opt_g.zero_grad()
         g_total.backward()
         self.opt_g.step()
@@ -142,9 +146,11 @@ def run_both(loss: str, dropout: float = 0.0, steps: int = 3, small_conv_gemm: b
     return trainer, reference
 
 
-@pytest.mark.parametrize("loss", ["l1+cgan", "gan", "l1"])
+@pytest.mark.parametrize("loss", ["l1+cgan", "gan", "l1", "l2+cgan"])
 def test_steps_match_the_papers_maths(loss):
-    """Three steps from the same weights and data: losses and every weight and BN buffer agree (fp32)."""
+    """Three steps from the same weights and data: losses and every weight and BN buffer agree (fp32).
+
+    ``l2+cgan`` (squared error, not in the paper) is the same step with ``mean (y - G(x))^2`` in L1's place."""
     trainer, reference = run_both(loss)
     assert_states_close(trainer.generator, reference.generator)
     if reference.discriminator is not None:
