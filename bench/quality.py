@@ -2,17 +2,23 @@
 
 Not a test: it builds data from real photos, trains, and writes the table of bench/QUALITY.md.
 
-    python bench/quality.py data  --out DATA [--debs DIR] [--first-26]  # photos → 72-px crops split by source picture
+    python bench/quality.py data  --out DATA [--debs DIR] [--photos 26|39|45]  # photos → 72-px crops split by source picture
     python bench/quality.py baselines --data DATA --out OUT  # trivial baselines on each task's test split
     python bench/quality.py table --out OUT                  # the markdown table from OUT/*.json
 
-Photos: five of scikit-image's sample photographs (skimage.data), matplotlib's ``grace_hopper.jpg`` and
-the 33 photographs (not the illustrations) in Debian's ``plasma-workspace-wallpapers``,
-``lomiri-wallpapers-16.04``, ``lomiri-wallpapers-20.04`` and ``mate-backgrounds`` packages, fetched with
-``apt-get download`` and unpacked with ``dpkg -x`` (nothing is installed). Each photo is resized so that
-its short side is 288 px and cut into non-overlapping 72×72 crops; training photos are cut a second
-time at a 576-px short side (finer detail, four times the crops). All crops of one photo go to the same
-split (train, val or test).
+Photos (``--photos``; bench/QUALITY.md tells which session used which):
+- ``26``: five of scikit-image's sample photographs (skimage.data) and the 21 photographs (not the
+  illustrations) in Debian's ``plasma-workspace-wallpapers``, ``lomiri-wallpapers-16.04`` and
+  ``lomiri-wallpapers-20.04``; one scale.
+- ``39``: those, matplotlib's ``grace_hopper.jpg`` and the 12 nature photographs of ``mate-backgrounds``.
+- ``45`` (the default): ``39`` without the MATE photos (saturated close-ups of flowers and leaves that pull
+  the colour prior away from everyday scenes) and with the 18 photographs among the example images of
+  Debian's ``opencv-doc`` (fruit, animals, streets, buildings, aerial views).
+Debian packages are fetched with ``apt-get download`` and unpacked with ``dpkg -x`` (nothing is installed).
+Each photo is resized so that its short side is 288 px and cut into non-overlapping 72×72 crops; except
+for ``26``, training photos are cut a second time at a 576-px short side (finer detail, four times the
+crops). All crops of one photo go to the same split (train, val or test); the val and test photos are the
+same in every set.
 Training and evaluation commands are in bench/QUALITY.md; ``i2i eval`` scores the models.
 """
 
@@ -31,7 +37,7 @@ from PIL import Image
 
 CROP, SHORT_SIDE = 72, 288
 TRAIN_SHORT_SIDES = (288, 576)  # val and test: SHORT_SIDE only, so their crops match the first session's
-DEBS = ("plasma-workspace-wallpapers", "lomiri-wallpapers-16.04", "lomiri-wallpapers-20.04", "mate-backgrounds")
+WALLPAPER_DEBS = ("plasma-workspace-wallpapers", "lomiri-wallpapers-16.04", "lomiri-wallpapers-20.04")
 SKIMAGE = ("astronaut", "chelsea", "coffee", "rocket", "stereo_motorcycle")
 PLASMA = ("BytheWater", "EveningGlow", "FallenLeaf", "Kite", "OneStandsOut", "Path", "summer_1am")
 LOMIRI = ("Bridge_by_Sander_Klootwijk", "Dragonfly_by_Bolly", "Kleiber_by_Lukas_Baubkus", "Picture_0B_by_freespace",
@@ -41,6 +47,12 @@ LOMIRI = ("Bridge_by_Sander_Klootwijk", "Dragonfly_by_Bolly", "Kleiber_by_Lukas_
 MATE = ("Aqua", "Blinds", "Dune", "FreshFlower", "Garden", "GreenMeadow", "LadyBird", "RainDrops", "Storm",
         "TwoWings", "Wood", "YellowFlower")  # usr/share/backgrounds/mate/nature: all photographs
 MATPLOTLIB = ("grace_hopper",)
+OPENCV_EXAMPLES = "usr/share/doc/opencv-doc/examples"
+OPENCV = ("alphamat/input_images/plant.jpg", "data/fruits.jpg", "data/baboon.jpg", "data/leuvenA.jpg",
+          "data/squirrel_cls.jpg", "data/home.jpg", "data/aloeL.jpg", "data/orange.jpg", "data/licenseplate_motion.jpg",
+          "data/messi5.jpg", "data/aero1.jpg", "data/apple.jpg", "data/butterfly.jpg", "data/building.jpg",
+          "data/aero3.jpg", "hfs/data/000.jpg", "data/chicky_512.png", "data/rubberwhale1.png")  # all photographs
+PHOTO_SETS = ("26", "39", "45")
 # Split by source picture: varied subjects in each held-out split.
 TEST = ("chelsea", "EveningGlow", "Dragonfly_by_Bolly", "life_by_Aitzol_Berasategi", "Picture_0B_by_freespace",
         "picosdeeuropa_by_Aitzol_Berasategi")
@@ -48,18 +60,23 @@ VAL = ("rocket", "Kite", "free_by_Peter_Nerlich")
 TASKS = {"colorization": "colorization", "inpainting": "inpainting", "edges2photo": "edges2photo"}
 
 
-def fetch_debs(folder: Path) -> Path:
-    """``apt-get download`` the wallpaper packages into ``folder`` and unpack them with ``dpkg -x``."""
+def debs_for(photo_set: str) -> tuple[str, ...]:
+    """The Debian packages whose photos ``photo_set`` uses."""
+    return WALLPAPER_DEBS + {"26": (), "39": ("mate-backgrounds",), "45": ("opencv-doc",)}[photo_set]
+
+
+def fetch_debs(folder: Path, packages: tuple[str, ...]) -> Path:
+    """``apt-get download`` ``packages`` into ``folder`` and unpack them with ``dpkg -x``."""
     folder.mkdir(parents=True, exist_ok=True)
-    subprocess.run(["apt-get", "download", *DEBS], cwd=folder, check=True)
+    subprocess.run(["apt-get", "download", *packages], cwd=folder, check=True)
     root = folder / "root"
     for deb in sorted(folder.glob("*.deb")):
         subprocess.run(["dpkg", "-x", str(deb), str(root)], check=True)
     return root
 
 
-def photos(debs: Path, first_26: bool = False) -> dict[str, Image.Image]:
-    """Every source photo by name, as RGB PIL images (``first_26``: only the first two sessions' photos)."""
+def photos(debs: Path, photo_set: str = "45") -> dict[str, Image.Image]:
+    """Every source photo of ``photo_set`` (see the module's docstring) by name, as RGB PIL images."""
     import skimage.data
 
     def sample(name: str) -> np.ndarray:
@@ -73,10 +90,14 @@ def photos(debs: Path, first_26: bool = False) -> dict[str, Image.Image]:
         found[name] = Image.open(largest).convert("RGB")
     for name in LOMIRI:
         found[name] = Image.open(debs / "usr/share/backgrounds" / f"{name}.jpg").convert("RGB")
-    if first_26:
+    if photo_set == "26":
         return found
-    for name in MATE:
-        found[name] = Image.open(debs / "usr/share/backgrounds/mate/nature" / f"{name}.jpg").convert("RGB")
+    if photo_set == "39":
+        for name in MATE:
+            found[name] = Image.open(debs / "usr/share/backgrounds/mate/nature" / f"{name}.jpg").convert("RGB")
+    else:
+        for path in OPENCV:
+            found[f"opencv_{Path(path).stem}"] = Image.open(debs / OPENCV_EXAMPLES / path).convert("RGB")
     import matplotlib.cbook
 
     for name in MATPLOTLIB:
@@ -101,19 +122,19 @@ def write_crops(name: str, photo: Image.Image, folder: Path, short_side: int = S
     return count
 
 
-def build_data(out: Path, debs: Path | None, first_26: bool = False) -> dict[str, int]:
-    """Crops of every photo into OUT/{train,val,test}; ``first_26``: the first two sessions' data (26 photos, one
-    scale: 400 / 68 / 132 crops)."""
-    debs = debs or fetch_debs(Path(tempfile.mkdtemp(prefix="i2i-quality-debs-")))
+def build_data(out: Path, debs: Path | None, photo_set: str = "45") -> dict[str, int]:
+    """Crops of every photo of ``photo_set`` into OUT/{train,val,test} (``26``: 400 / 68 / 132 crops, one scale)."""
+    debs = debs or fetch_debs(Path(tempfile.mkdtemp(prefix="i2i-quality-debs-")), debs_for(photo_set))
     counts: dict[str, int] = {}
     for split in ("train", "val", "test"):
         (out / split).mkdir(parents=True, exist_ok=True)
-    found = photos(debs, first_26)
+    found = photos(debs, photo_set)
     for name, photo in found.items():
         split = split_of(name)
-        for short_side in TRAIN_SHORT_SIDES if split == "train" and not first_26 else (SHORT_SIDE,):
+        for short_side in TRAIN_SHORT_SIDES if split == "train" and photo_set != "26" else (SHORT_SIDE,):
             counts[split] = counts.get(split, 0) + write_crops(name, photo, out / split, short_side)
     names = [n for n in (*SKIMAGE, *MATPLOTLIB, *PLASMA, *LOMIRI, *MATE) if n in found]
+    names += [n for n in found if n not in names]
     (out / "sources.json").write_text(json.dumps(
         {split: [n for n in names if split_of(n) == split] for split in counts}, indent=1))
     return counts
@@ -132,6 +153,24 @@ def _blur_fill(image: torch.Tensor, hole: torch.Tensor, passes: int = 200) -> to
     return filled
 
 
+def _edge_features(edges: torch.Tensor) -> torch.Tensor:
+    """(N, 13, H, W) per-pixel features of (N, C, H, W) edge maps (black lines on white): 1, the edge itself, the
+    local edge density over 5 to 33 px, the crop's edge density, and the squares of all but the 1."""
+    line = (edges[:, :1] < 0).float()
+    density = [torch.nn.functional.avg_pool2d(line, k, 1, k // 2, count_include_pad=False) for k in (5, 9, 17, 33)]
+    features = torch.cat([line, *density, line.mean((2, 3), keepdim=True).expand_as(line)], 1)
+    return torch.cat([torch.ones_like(line), features, features ** 2], 1)
+
+
+def edge_density_regression(train) -> torch.Tensor:
+    """(13, 3) least-squares weights from :func:`_edge_features` to the photo's RGB, fitted on every third training
+    crop: the best colour a linear model can read from how many edges are near a pixel."""
+    items = [train[i] for i in range(0, len(train), 3)]
+    features = _edge_features(torch.stack([item["a"] for item in items])).permute(0, 2, 3, 1).flatten(0, 2)
+    colours = torch.stack([item["b"] for item in items]).permute(0, 2, 3, 1).flatten(0, 2)
+    return torch.linalg.lstsq(features.double(), colours.double()).solution.float()
+
+
 def baseline_outputs(task_name: str, data: Path) -> dict[str, list]:
     """Each trivial baseline's outputs for the test split, as :class:`i2i.eval.evaluate.EvalItem` lists (float
     images, scored like a model's outputs: not rounded through 8-bit files)."""
@@ -144,6 +183,7 @@ def baseline_outputs(task_name: str, data: Path) -> dict[str, list]:
     shape = dict(direction=task.direction, in_channels=task.in_channels, out_channels=task.out_channels, size=64)
     train, test = (split_dataset(task, data, split, **shape) for split in ("train", "test"))
     mean_b = torch.stack([train[i]["b"] for i in range(len(train))]).mean((0, 2, 3))  # the target's channels
+    weights = edge_density_regression(train) if task_name == "edges2photo" else None
     made: dict[str, list] = {}
     for index in range(len(test)):
         item = test[index]
@@ -157,8 +197,10 @@ def baseline_outputs(task_name: str, data: Path) -> dict[str, list]:
                        "mean colour fill (the known pixels' mean)": torch.where(hole, a[:3, ~hole].mean(1)[:, None, None], a[:3]),
                        "blurred fill (diffusion from the border)": _blur_fill(a[:3], hole)}
         else:
+            regressed = (_edge_features(a[None]).permute(0, 2, 3, 1) @ weights).permute(0, 3, 1, 2)[0].clamp(-1, 1)
             outputs = {"input copy (the edge map)": a,
-                       "mean colour (training mean)": mean_b.view(3, 1, 1).expand(3, *size)}
+                       "mean colour (training mean)": mean_b.view(3, 1, 1).expand(3, *size),
+                       "edge-density regression (linear, fitted on the training crops)": regressed}
         target = composed(compose, a, item["b"])
         for label, output in outputs.items():
             made.setdefault(label, []).append(EvalItem(f"{index:05d}_{Path(item['path']).stem}", a, output, target))
@@ -202,8 +244,8 @@ def main() -> None:
     sub = parser.add_subparsers(dest="command", required=True)
     data = sub.add_parser("data")
     data.add_argument("--out", type=Path, required=True)
-    data.add_argument("--debs", type=Path, help="Folder where the wallpaper packages are already unpacked.")
-    data.add_argument("--first-26", action="store_true", help="Only the first two sessions' 26 photos, one scale.")
+    data.add_argument("--debs", type=Path, help="Folder where the set's Debian packages are already unpacked.")
+    data.add_argument("--photos", choices=PHOTO_SETS, default="45", help="Which photos (see above) [45].")
     base = sub.add_parser("baselines")
     base.add_argument("--data", type=Path, required=True)
     base.add_argument("--out", type=Path, required=True)
@@ -211,7 +253,7 @@ def main() -> None:
     tab.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     if args.command == "data":
-        print(json.dumps(build_data(args.out, args.debs, args.first_26)))
+        print(json.dumps(build_data(args.out, args.debs, args.photos)))
     elif args.command == "baselines":
         score_baselines(args.data, args.out)
     else:

@@ -3,9 +3,10 @@
 The paper's recipes assume thousands of images, 256-px crops, 200 epochs and a GPU. ``small`` is for a
 few hundred photos (or crops of a few dozen) on a CPU: 64-px crops from 72-px images, batch 4 (so
 models use eval-mode inference, :mod:`i2i.models.inference_mode`), half-width networks (ngf = ndf = 32) and
-3 + 2 epochs. Measured on real photographs in bench/QUALITY.md (400 crops of 17 photos, about 500 steps,
-3 CPU-minutes): the models reproduce photo colour distributions, but do not beat the trivial baselines'
-per-pixel scores (PSNR/SSIM) at that budget. Options given on the command line override a preset's fields.
+3 + 2 epochs. Measured on real photographs in bench/QUALITY.md: in a few CPU-minutes the models reproduce
+photo colour distributions; per-pixel scores (PSNR/SSIM) above the trivial baselines need the adversarial
+term dropped (``--loss l1`` or ``l2``) and more epochs. Options given on the command line override a preset's
+fields.
 """
 
 from __future__ import annotations
