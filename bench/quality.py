@@ -154,18 +154,17 @@ def _blur_fill(image: torch.Tensor, hole: torch.Tensor, passes: int = 200) -> to
 
 
 def _edge_features(edges: torch.Tensor) -> torch.Tensor:
-    """(N, 13, H, W) per-pixel features of (N, C, H, W) edge maps (black lines on white): 1, the edge itself, the
-    local edge density over 5 to 33 px, the crop's edge density, and the squares of all but the 1."""
+    """(N, 12, H, W) per-pixel features of (N, C, H, W) edge maps (black lines on white): 1, the edge itself, the
+    local edge density over 5 to 33 px, the crop's edge density, and the squares of the densities."""
     line = (edges[:, :1] < 0).float()
     density = [torch.nn.functional.avg_pool2d(line, k, 1, k // 2, count_include_pad=False) for k in (5, 9, 17, 33)]
-    features = torch.cat([line, *density, line.mean((2, 3), keepdim=True).expand_as(line)], 1)
-    return torch.cat([torch.ones_like(line), features, features ** 2], 1)
+    density = torch.cat([*density, line.mean((2, 3), keepdim=True).expand_as(line)], 1)
+    return torch.cat([torch.ones_like(line), line, density, density ** 2], 1)
 
 
-def edge_density_regression(train) -> torch.Tensor:
-    """(13, 3) least-squares weights from :func:`_edge_features` to the photo's RGB, fitted on every third training
-    crop: the best colour a linear model can read from how many edges are near a pixel."""
-    items = [train[i] for i in range(0, len(train), 3)]
+def edge_density_regression(items: list[dict]) -> torch.Tensor:
+    """(12, 3) least-squares weights from :func:`_edge_features` to the photo's RGB, fitted on ``items`` (training
+    pairs): the best colour a linear model can read from how many edges are near a pixel."""
     features = _edge_features(torch.stack([item["a"] for item in items])).permute(0, 2, 3, 1).flatten(0, 2)
     colours = torch.stack([item["b"] for item in items]).permute(0, 2, 3, 1).flatten(0, 2)
     return torch.linalg.lstsq(features.double(), colours.double()).solution.float()
@@ -182,8 +181,9 @@ def baseline_outputs(task_name: str, data: Path) -> dict[str, list]:
     compose = task_compose(task)
     shape = dict(direction=task.direction, in_channels=task.in_channels, out_channels=task.out_channels, size=64)
     train, test = (split_dataset(task, data, split, **shape) for split in ("train", "test"))
-    mean_b = torch.stack([train[i]["b"] for i in range(len(train))]).mean((0, 2, 3))  # the target's channels
-    weights = edge_density_regression(train) if task_name == "edges2photo" else None
+    train_items = [train[i] for i in range(len(train))]
+    mean_b = torch.stack([item["b"] for item in train_items]).mean((0, 2, 3))  # the target's channels
+    weights = edge_density_regression(train_items[::3]) if task_name == "edges2photo" else None
     made: dict[str, list] = {}
     for index in range(len(test)):
         item = test[index]

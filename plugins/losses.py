@@ -1,4 +1,5 @@
-"""The paper's objective terms (L1, GAN, cGAN), squared error (L2) and common GAN flavours (LSGAN, hinge, the port's WGAN-GP)."""
+"""The paper's objective terms (L1, GAN, cGAN), squared error (L2) and common GAN flavours (LSGAN, hinge, the
+port's WGAN-GP)."""
 
 from __future__ import annotations
 
